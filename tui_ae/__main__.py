@@ -1,0 +1,3 @@
+from tui_ae.cli import main
+
+main()

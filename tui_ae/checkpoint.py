@@ -1,0 +1,166 @@
+"""Checkpoints as safetensors files: weights, optimizer state, the latent map, and JSON metadata.
+
+Why safetensors rather than torch.save: loading one can never execute code (a
+pickle can), and its tensors and metadata are readable with numpy alone, so
+`tui-ae explore` draws its maps before torch (two seconds to import) is loaded.
+Torch is therefore imported inside the functions that need it.
+
+Layout of a file:
+    model/<name>              the model's state_dict
+    optimizer/<param>/<key>   Adam's per-parameter state (for --resume)
+    map/points, map/labels    encoded validation points (N, 2) float32 and their labels (N,) uint8
+    metadata["tui_ae"]        JSON: format, kind, model_args, meta (dataset, epochs, history, ...)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors import SafetensorError, safe_open
+
+from tui_ae.errors import CheckpointError
+
+FORMAT = "tui-ae/1"
+
+
+@dataclass
+class LatentMap:
+    """What the explorer's maps draw: encoded points, their labels and the bounds to show."""
+
+    points: np.ndarray  # (N, 2) float32
+    labels: np.ndarray  # (N,) uint8
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        return latent_bounds(self.points)
+
+
+def latent_bounds(points: np.ndarray, margin: float = 0.05) -> tuple[float, float, float, float]:
+    """(x_min, x_max, y_min, y_max) around the central 99.8% of the points, with a margin.
+
+    Percentiles rather than min/max: a few outliers would otherwise squeeze the map.
+    """
+    lo, hi = np.percentile(points[:, :2], [0.1, 99.9], axis=0)
+    pad = (hi - lo) * margin + 1e-6
+    return float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1])
+
+
+@dataclass
+class Header:
+    """Everything in a checkpoint but its tensors."""
+
+    kind: str
+    model_args: dict[str, Any]
+    meta: dict[str, Any]  # dataset, epochs_done, best_val_loss, history, config, versions, date
+    optimizer_groups: list[dict[str, Any]] | None
+
+
+def _open(path: Path):
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        return safe_open(str(path), framework="numpy")
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path} is not a readable tui-ae checkpoint (truncated, or another format): {e}") from None
+
+
+def read_header(path: Path) -> Header:
+    with _open(path) as f:
+        return _header(path, f.metadata() or {})
+
+
+def _header(path: Path, metadata: dict[str, str]) -> Header:
+    try:
+        doc = json.loads(metadata["tui_ae"])
+        if doc["format"] != FORMAT:
+            raise CheckpointError(f"{path} has format {doc['format']!r}; this tui-ae reads {FORMAT!r}")
+        return Header(doc["kind"], doc["model_args"], doc["meta"], doc.get("optimizer_groups"))
+    except (KeyError, TypeError, json.JSONDecodeError):
+        raise CheckpointError(f"{path} was not written by tui-ae (no tui-ae metadata)") from None
+
+
+def read_latent_map(path: Path) -> tuple[Header, LatentMap | None]:
+    """The header and the stored latent map, with numpy only: no torch import."""
+    with _open(path) as f:
+        header = _header(path, f.metadata() or {})
+        if "map/points" not in f.keys():
+            return header, None
+        return header, LatentMap(f.get_tensor("map/points"), f.get_tensor("map/labels"))
+
+
+def save(
+    path: Path,
+    model,
+    meta: dict[str, Any],
+    optimizer=None,
+    latent_map: LatentMap | None = None,
+) -> None:
+    """Write atomically: a temporary file in the same folder, flushed, then renamed over path."""
+    import torch
+    from safetensors.torch import save as to_bytes
+
+    tensors = {f"model/{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    groups = None
+    if optimizer is not None:
+        state = optimizer.state_dict()
+        for index, entry in state["state"].items():
+            for key, value in entry.items():
+                tensors[f"optimizer/{index}/{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
+        groups = state["param_groups"]
+    if latent_map is not None:
+        tensors["map/points"] = torch.from_numpy(np.ascontiguousarray(latent_map.points, dtype=np.float32))
+        tensors["map/labels"] = torch.from_numpy(np.ascontiguousarray(latent_map.labels, dtype=np.uint8))
+    doc = {"format": FORMAT, "kind": model.kind, "model_args": {"latent_dim": model.latent_dim}, "meta": meta,
+           "optimizer_groups": groups}
+    data = to_bytes(tensors, metadata={"tui_ae": json.dumps(doc)})
+    _write_atomically(Path(path), data)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load(path: Path, device="cpu", kind: str | None = None):
+    """(model in eval mode, header, optimizer state or None); clear errors for every bad file."""
+    import torch
+
+    from tui_ae.models import build_model
+
+    path = Path(path)
+    with _open(path) as f:
+        header = _header(path, f.metadata() or {})
+        arrays = {k: f.get_tensor(k) for k in f.keys()}
+    if kind is not None and header.kind != kind:
+        raise CheckpointError(f"{path} holds a {header.kind.upper()}, not a {kind.upper()}")
+    try:
+        model = build_model(header.kind, **header.model_args)
+        weights = {k.removeprefix("model/"): torch.from_numpy(v) for k, v in arrays.items() if k.startswith("model/")}
+        model.load_state_dict(weights)
+    except (KeyError, TypeError, RuntimeError) as e:
+        reason = str(e).splitlines()[0]
+        raise CheckpointError(f"{path} does not fit tui-ae's {header.kind.upper()} architecture: {reason}") from None
+    optimizer_state = None
+    if header.optimizer_groups is not None:
+        state: dict[int, dict[str, torch.Tensor]] = {}
+        for key, value in arrays.items():
+            if key.startswith("optimizer/"):
+                _, index, name = key.split("/")
+                state.setdefault(int(index), {})[name] = torch.from_numpy(value)
+        optimizer_state = {"state": state, "param_groups": header.optimizer_groups}
+    return model.to(device).eval(), header, optimizer_state

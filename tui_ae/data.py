@@ -1,0 +1,177 @@
+"""MNIST and Fashion-MNIST as uint8 tensors, and a loader that keeps a split on the device.
+
+Every source goes through one reader, read_idx(): the files torchvision downloads,
+a user's --data-dir, Debian's dataset-fashion-mnist and the small MNIST sample
+this package ships for machines without internet.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Literal
+
+import numpy as np
+import torch
+
+from tui_ae.errors import DataError
+
+DatasetName = Literal["mnist", "fashion-mnist"]
+Split = Literal["train", "test"]
+
+FILES: dict[Split, tuple[str, str]] = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+TORCHVISION_CLASS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+SAMPLE_DIR = Path(__file__).parent / "sample"  # 10,000 + 2,000 real MNIST digits; see its README
+DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+SPLIT_SEED = 42  # fixed, so every run validates on the same 12,000 images
+VAL_FRACTION = 0.2  # 48,000 / 12,000, as in the homework
+
+
+@dataclass
+class Digits:
+    images: torch.Tensor  # (N, 28, 28) uint8
+    labels: torch.Tensor  # (N,) int64
+    source: str  # where they came from; recorded in checkpoints
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, indices: torch.Tensor) -> Digits:
+        return Digits(self.images[indices], self.labels[indices], self.source)
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("TUI_AE_DATA", Path.home() / ".cache" / "tui-ae" / "data"))
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An IDX file (LeCun's MNIST format) of unsigned bytes, plain or gzipped.
+
+    torchvision reads only the uncompressed files; the Debian package and the
+    embedded sample are gzipped.
+    """
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as e:
+        raise DataError(f"cannot read {path}: {e}") from None
+    if len(data) < 4 or data[0:3] != b"\x00\x00\x08":
+        raise DataError(f"{path} is not an IDX file of unsigned bytes")
+    ndim = data[3]
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    offset = 4 + 4 * ndim
+    if len(data) - offset != math.prod(shape):
+        raise DataError(f"{path} is truncated: expected {math.prod(shape)} values, found {len(data) - offset}")
+    return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(shape)
+
+
+def _find(directory: Path, name: str) -> Path | None:
+    for candidate in (directory / name, directory / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def find_raw_dir(dataset: DatasetName, root: Path) -> Path | None:
+    """The folder under root that holds all four IDX files, in any common layout."""
+    folder = TORCHVISION_CLASS[dataset]
+    for directory in (root / folder / "raw", root / "raw", root):
+        if all(_find(directory, name) for pair in FILES.values() for name in pair):
+            return directory
+    return None
+
+
+def read_split(raw_dir: Path, split: Split, source: str) -> Digits:
+    image_file, label_file = (_find(raw_dir, name) for name in FILES[split])
+    images, labels = read_idx(image_file), read_idx(label_file)
+    if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != (len(images),):
+        raise DataError(f"{raw_dir} does not hold 28x28 images with one label each")
+    return Digits(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)), source)
+
+
+def _download(dataset: DatasetName, root: Path) -> Path | None:
+    """Fetch the data set with torchvision; None when there is no network."""
+    import torchvision  # slow to import; only needed here
+
+    cls = getattr(torchvision.datasets, TORCHVISION_CLASS[dataset])
+    try:
+        cls(str(root), train=True, download=True)
+        cls(str(root), train=False, download=True)
+    except (RuntimeError, OSError):
+        return None
+    return find_raw_dir(dataset, root)
+
+
+def locate(
+    dataset: DatasetName,
+    data_dir: Path | None = None,
+    download: bool = True,
+    notify: Callable[[str], None] = print,
+) -> tuple[Path, str]:
+    """Where the data set's files are, and a name for that source.
+
+    An explicit data_dir must hold the data set. Without one: the cache (or
+    Debian's folder for Fashion-MNIST), else a download, else for MNIST the
+    embedded sample, announced through notify.
+    """
+    if data_dir is not None:
+        found = find_raw_dir(dataset, data_dir)
+        if found is None:
+            raise DataError(f"no {dataset} files in {data_dir} (expected {', '.join(FILES['train'] + FILES['test'])})")
+        return found, f"{dataset}:{found.resolve()}"
+    cache = default_data_dir()
+    searched = [cache] + ([DEBIAN_FASHION_DIR] if dataset == "fashion-mnist" else [])
+    for root in searched:
+        if found := find_raw_dir(dataset, root):
+            return found, f"{dataset}:{found}"
+    if download and (found := _download(dataset, cache)):
+        return found, f"{dataset}:{found}"
+    if dataset == "mnist":
+        notify(f"MNIST is not in {cache} and could not be downloaded: using the embedded sample (10,000 train / 2,000 test digits)")
+        return SAMPLE_DIR, "mnist-sample"
+    raise DataError(
+        f"Fashion-MNIST not found and could not be downloaded: put {', '.join(FILES['train'] + FILES['test'])} "
+        f"(.gz or not) in {cache / 'FashionMNIST' / 'raw'}, install Debian's dataset-fashion-mnist, or pass --data-dir"
+    )
+
+
+def train_val_split(digits: Digits, val_fraction: float = VAL_FRACTION, seed: int = SPLIT_SEED) -> tuple[Digits, Digits]:
+    """The homework's random_split of the training set, with a fixed generator."""
+    n_val = int(len(digits) * val_fraction)
+    order = torch.randperm(len(digits), generator=torch.Generator().manual_seed(seed))
+    return digits.subset(order[n_val:]), digits.subset(order[:n_val])
+
+
+class DeviceLoader:
+    """Batches from a split held whole on the device as uint8.
+
+    One randperm on the device per epoch and a float conversion per batch: no
+    Dataset, DataLoader workers or PIL, which dominate the time of small models.
+    """
+
+    def __init__(self, digits: Digits, batch_size: int, device: torch.device, shuffle: bool = True, seed: int = 0):
+        self.images = digits.images.to(device)
+        self.labels = digits.labels.to(device)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = torch.Generator(device=device).manual_seed(seed)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.labels) / self.batch_size)
+
+    @property
+    def num_images(self) -> int:
+        return len(self.labels)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n, device = len(self.labels), self.labels.device
+        order = torch.randperm(n, device=device, generator=self.generator) if self.shuffle else torch.arange(n, device=device)
+        for idx in order.split(self.batch_size):
+            yield self.images[idx].unsqueeze(1).float().div_(255), self.labels[idx]  # (B, 1, 28, 28), (B,)

@@ -1,0 +1,171 @@
+"""The training loop. It knows nothing of Rich or Typer: it yields events, the CLI draws them.
+
+    for event in train(config):   # Started, Step, EpochDone, in that order
+        ...
+
+A checkpoint is written after every epoch, so Ctrl-C or a fault loses at most
+the epoch in progress.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+import tui_ae
+from tui_ae import checkpoint, data
+from tui_ae.config import TrainConfig, resolve_device
+from tui_ae.errors import TuiAeError
+from tui_ae.models import build_model
+
+Metrics = dict[str, float]
+
+
+class NonFiniteLoss(TuiAeError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass
+class Started:
+    device: str
+    data_source: str
+    train_images: int
+    val_images: int
+    start_epoch: int  # epochs already done (resume)
+    epochs: int
+    steps_per_epoch: int
+
+
+@dataclass
+class Step:
+    epoch: int  # 1-based
+    step: int  # batches done this epoch
+    images: int  # images done this epoch
+    seconds: float  # since the epoch began
+    metrics: Metrics | None  # running means, only every `log_every` steps (each read is a device sync)
+
+
+@dataclass
+class EpochDone:
+    epoch: int
+    train: Metrics
+    val: Metrics
+    seconds: float
+    checkpoint: Path
+
+
+def evaluate(model, loader: data.DeviceLoader) -> Metrics:
+    """Mean of every loss term over a whole split."""
+    was_training = model.training
+    model.eval()
+    sums: dict[str, torch.Tensor] = {}
+    with torch.no_grad():
+        for x, _ in loader:
+            _, losses = model(x)
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0) + v.detach().float() * len(x)
+    model.train(was_training)
+    return {k: v.item() / loader.num_images for k, v in sums.items()}  # one sync per metric
+
+
+def encode_all(model, loader: data.DeviceLoader) -> checkpoint.LatentMap:
+    """Every image of the loader encoded (the VAE's means), in order, for the explorer's maps."""
+    model.eval()
+    with torch.no_grad():
+        points = torch.cat([model.encode(x).float() for x, _ in loader])
+    return checkpoint.LatentMap(points[:, :2].cpu().numpy(), loader.labels.to(torch.uint8).cpu().numpy())
+
+
+def _check_finite(metrics: Metrics, epoch: int, path: Path, last_saved: int) -> None:
+    if not all(math.isfinite(v) for v in metrics.values()):
+        kept = f"the checkpoint of epoch {last_saved} is kept at {path}" if last_saved else "no checkpoint was written"
+        raise NonFiniteLoss(f"loss became {metrics['loss']} in epoch {epoch}: training stopped; {kept}. Try a lower --lr.")
+
+
+def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[Started | Step | EpochDone]:
+    config.validate()
+    device = resolve_device(config.device)
+    path = config.checkpoint_path
+    torch.manual_seed(config.seed)
+
+    raw_dir, source = data.locate(config.dataset, config.data_dir, notify=notify)
+    train_set, val_set = data.train_val_split(data.read_split(raw_dir, "train", source))
+    train_loader = data.DeviceLoader(train_set, config.batch_size, device, shuffle=True, seed=config.seed)
+    val_loader = data.DeviceLoader(val_set, 1024, device, shuffle=False)
+
+    model = build_model(config.model, latent_dim=config.latent_dim)
+    optimizer_state, history = None, []
+    if config.resume:
+        model, header, optimizer_state = checkpoint.load(path, kind=config.model)
+        history = header.meta["history"]
+        if model.latent_dim != config.latent_dim:
+            raise TuiAeError(f"{path} has latent dimension {model.latent_dim}; pass --latent-dim {model.latent_dim}")
+    elif path.exists() and not config.force:
+        raise TuiAeError(f"{path} exists: pass --resume to continue it, --force to replace it, or --out for a new file")
+    model.to(device).train()
+    # fused Adam: one kernel for all parameters on CUDA; the CPU default (foreach) is as fast there
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=device.type == "cuda")
+    if optimizer_state is not None:
+        optimizer.load_state_dict(optimizer_state)
+    start_epoch = len(history)
+    if start_epoch >= config.epochs:
+        raise TuiAeError(f"{path} has already trained {start_epoch} epochs: pass --epochs above {start_epoch} to go on")
+    step_fn = torch.compile(model) if config.compile else model
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=config.amp and device.type == "cuda")
+
+    yield Started(str(device), source, len(train_set), len(val_set), start_epoch, config.epochs, len(train_loader))
+    for epoch in range(start_epoch + 1, config.epochs + 1):
+        model.train()
+        started, sums, seen = time.perf_counter(), {}, 0
+        for step, (x, _) in enumerate(train_loader, 1):
+            with autocast:
+                _, losses = step_fn(x)
+            optimizer.zero_grad(set_to_none=True)
+            losses["loss"].backward()
+            optimizer.step()
+            seen += len(x)
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0) + v.detach().float() * len(x)
+            metrics = None
+            if step % log_every == 0 or step == len(train_loader):
+                metrics = {k: v.item() / seen for k, v in sums.items()}  # device sync
+                _check_finite(metrics, epoch, path, len(history))
+            yield Step(epoch, step, seen, time.perf_counter() - started, metrics)
+        train_metrics = metrics
+        val_metrics = evaluate(model, val_loader)
+        _check_finite(val_metrics, epoch, path, len(history))
+        seconds = time.perf_counter() - started
+        history.append({"epoch": epoch, "train": train_metrics, "val": val_metrics, "seconds": round(seconds, 3)})
+        checkpoint.save(path, model, _meta(config, source, history), optimizer, encode_all(model, val_loader))
+        yield EpochDone(epoch, train_metrics, val_metrics, seconds, path)
+
+
+def _meta(config: TrainConfig, source: str, history: list[dict]) -> dict:
+    settings = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}
+    return {
+        "dataset": config.dataset,
+        "data_source": source,
+        "epochs_done": len(history),
+        "best_val_loss": min(h["val"]["loss"] for h in history),
+        "history": history,
+        "config": settings,
+        "versions": {"tui_ae": tui_ae.__version__, "torch": torch.__version__, "numpy": np.__version__},
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def evaluate_checkpoint(path: Path, data_dir: Path | None = None, device: str = "auto", notify=print) -> tuple[checkpoint.Header, Metrics]:
+    """A checkpoint's metrics on its data set's 10,000 test images."""
+    torch_device = resolve_device(device)
+    model, header, _ = checkpoint.load(path, device=torch_device)
+    raw_dir, source = data.locate(header.meta["dataset"], data_dir, notify=notify)
+    torch.manual_seed(0)  # the VAE's ELBO draws one sample per image
+    loader = data.DeviceLoader(data.read_split(raw_dir, "test", source), 1024, torch_device, shuffle=False)
+    return header, evaluate(model, loader)
