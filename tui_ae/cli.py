@@ -1,6 +1,158 @@
-import typer
+"""The `tui-ae` command: thin Typer commands that build a config and call library functions.
 
-app = typer.Typer(no_args_is_help=True)
+Torch and Textual are imported inside the commands that need them, so `--help`
+and errors are instant and `explore` opens before torch has loaded.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Literal, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from typer.core import TyperGroup
+
+from tui_ae.config import TrainConfig
+from tui_ae.errors import TuiAeError
+
+CHECKPOINT_DIR = Path("checkpoints")
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+class OneLineErrors(TyperGroup):
+    """Usage errors as one line on stderr and exit code 2, not Typer's boxed panel."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except typer.TyperException as e:  # the base of Click's exceptions as Typer vendors them
+            if type(e).__name__ == "NoArgsIsHelpError":
+                e.ctx.get_help()  # Typer prints the help as it formats it
+                sys.exit(0)
+            command = getattr(getattr(e, "ctx", None), "command_path", "tui-ae")
+            typer.echo(f"error: {e.format_message()} (see {command} --help)", err=True)
+            sys.exit(e.exit_code)
+        except typer.Abort:
+            sys.exit(130)
+        if not standalone_mode:
+            return result
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+app = typer.Typer(
+    cls=OneLineErrors,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Train an AE and a VAE on MNIST, then walk their 2-D latent spaces in the terminal.",
+)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err_console.print(f"error: {message}", markup=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def train(
+    model: Annotated[Literal["ae", "vae"], typer.Option(help="The homework's convolutional AE or its MLP VAE.")] = "ae",
+    epochs: Annotated[int, typer.Option(help="Total epochs (with --resume, including those done).")] = 10,
+    batch_size: Annotated[int, typer.Option(help="Images per batch.")] = 256,
+    lr: Annotated[float, typer.Option(help="Adam's learning rate.")] = 5e-4,
+    latent_dim: Annotated[int, typer.Option(help="Size of the latent space; the explorer shows its first two axes.")] = 2,
+    dataset: Annotated[Literal["mnist", "fashion-mnist"], typer.Option(help="Which data set.")] = "mnist",
+    data_dir: Annotated[Optional[Path], typer.Option(help="A folder that holds the data set's IDX files (no download).")] = None,
+    device: Annotated[Literal["auto", "cuda", "mps", "cpu"], typer.Option(help="Where to train; auto picks the best present.")] = "auto",
+    seed: Annotated[int, typer.Option(help="Seed for initialisation, shuffling and sampling.")] = 0,
+    out: Annotated[Optional[Path], typer.Option(help="Checkpoint file [default: checkpoints/<model>.safetensors].")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue the checkpoint at --out, optimizer state included.")] = False,
+    force: Annotated[bool, typer.Option(help="Replace an existing checkpoint at --out.")] = False,
+    compile: Annotated[bool, typer.Option(help="torch.compile the model (pays off on CUDA).")] = False,
+    amp: Annotated[bool, typer.Option(help="bf16 autocast on CUDA.")] = True,
+) -> None:
+    """Train a model and write its checkpoint after every epoch."""
+    config = TrainConfig(model=model, epochs=epochs, batch_size=batch_size, lr=lr, latent_dim=latent_dim,
+                         dataset=dataset, data_dir=data_dir, device=device, seed=seed, out=out, resume=resume,
+                         force=force, compile=compile, amp=amp)
+    from tui_ae import progress  # imports torch
+
+    try:
+        progress.run(config, console)
+    except progress.Interrupted as e:
+        raise fail(str(e), 130) from None
+    except TuiAeError as e:
+        raise fail(str(e), 1 if isinstance(e, progress.NonFiniteLoss) else 2) from None
+
+
+@app.command("eval")
+def evaluate(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Checkpoints [default: every one in checkpoints/].")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="A folder that holds the data set's IDX files.")] = None,
+    device: Annotated[Literal["auto", "cuda", "mps", "cpu"], typer.Option(help="Where to evaluate.")] = "auto",
+) -> None:
+    """Test-set metrics of checkpoints, as a table."""
+    paths = paths or sorted(CHECKPOINT_DIR.glob("*.safetensors"))
+    if not paths:
+        raise fail(f"no checkpoints in {CHECKPOINT_DIR}/: train one with `tui-ae train --model ae`")
+    from tui_ae.train import evaluate_checkpoint  # imports torch
+
+    table = Table(title="Test-set metrics (10,000 images; the sample's 2,000 when that is the data)")
+    for column in ("checkpoint", "model", "data", "epochs", "MSE/pixel", "-ELBO nats", "recon", "KL"):
+        table.add_column(column, justify="left" if column in ("checkpoint", "model", "data") else "right")
+    failed = 0
+    for path in paths:
+        try:
+            header, m = evaluate_checkpoint(path, data_dir, device, notify=err_console.print)
+        except TuiAeError as e:
+            err_console.print(f"error: {e}", markup=False, soft_wrap=True)
+            failed += 1
+            continue
+        vae = header.kind == "vae"
+        table.add_row(str(path), header.kind.upper(), header.meta["data_source"].split(":")[0],
+                      str(header.meta["epochs_done"]), f"{m['mse']:.6f}",
+                      *(f"{m[k]:.2f}" if vae else "-" for k in ("loss", "recon", "kl")))
+    if table.row_count:
+        console.print(table)
+    if failed:
+        raise typer.Exit(2)
+
+
+@app.command()
+def explore(
+    ae: Annotated[Optional[Path], typer.Option(help="AE checkpoint [default: checkpoints/ae.safetensors].")] = None,
+    vae: Annotated[Optional[Path], typer.Option(help="VAE checkpoint [default: checkpoints/vae.safetensors].")] = None,
+    color: Annotated[Literal["auto", "truecolor", "256", "16", "mono"], typer.Option(help="Colours to draw with; auto guesses from the environment.")] = "auto",
+    glyph: Annotated[Literal["upper", "lower"], typer.Option(help="Half block to draw digits with; switch if your font leaves seams.")] = "upper",
+    data_dir: Annotated[Optional[Path], typer.Option(help="Where the test images for compare mode are.")] = None,
+) -> None:
+    """Walk the AE's and the VAE's latent spaces and compare their digits."""
+    from tui_ae.checkpoint import read_header
+    from tui_ae.render import detect_color_mode
+
+    chosen = {"ae": ae, "vae": vae}
+    found: dict[str, Path | None] = {}
+    for kind, path in chosen.items():
+        default = CHECKPOINT_DIR / f"{kind}.safetensors"
+        candidate = path or default
+        if path is None and not candidate.exists():
+            found[kind] = None  # the panel says how to train it
+            continue
+        try:
+            header = read_header(candidate)
+        except TuiAeError as e:
+            raise fail(str(e)) from None
+        if header.kind != kind:
+            raise fail(f"{candidate} holds a {header.kind.upper()}; pass it with --{header.kind}")
+        found[kind] = candidate
+    if not any(found.values()):
+        raise fail("no checkpoints in checkpoints/: train them first with `tui-ae train --model ae` and `tui-ae train --model vae`")
+    from tui_ae.tui.app import ExplorerApp
+
+    mode = detect_color_mode() if color == "auto" else color
+    ExplorerApp(found["ae"], found["vae"], color_mode=mode, glyph=glyph, data_dir=data_dir).run()
 
 
 def main() -> None:

@@ -1,0 +1,197 @@
+"""Pixels and latent points -> terminal cells, as Rich segments.
+
+A digit is drawn with half blocks, two vertically adjacent pixels per cell: one
+as the glyph's foreground, one as its background (as timg, rich-pixels and
+textual-canvas do). Terminals without 24-bit colour get the 256-colour grey ramp,
+and those with 16 colours or none get shade glyphs, so a digit still reads.
+The latent map is one cell per colour: the majority label of the points in it.
+
+Only numpy and Rich: the training display prints these renderables with a plain
+Rich console, and the Textual app wraps the same lines in Strips.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Callable, Literal, Mapping
+
+import numpy as np
+from rich.color import Color, ColorSystem
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
+from rich.segment import Segment
+from rich.style import Style
+
+ColorMode = Literal["truecolor", "256", "16", "mono"]
+Glyph = Literal["upper", "lower"]
+Bounds = tuple[float, float, float, float]  # x_min, x_max, y_min, y_max
+
+SHADES = " ░▒▓█"  # 16-colour and mono digits: one shade per cell, from its two pixels' mean
+# The 256-colour palette's greys, darkest first: black, the 24-step ramp, white.
+GREY_CODES = np.array([16, *range(232, 256), 231])
+GREY_LEVELS = np.array([0, *range(8, 239, 10), 255])
+GREY_MIDPOINTS = (GREY_LEVELS[1:] + GREY_LEVELS[:-1]) / 2  # nearest level by searchsorted
+
+# matplotlib's tab10: distinct hues that stay readable on a dark background.
+LABEL_COLORS: tuple[str, ...] = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+)  # fmt: skip
+# The nearest ANSI names to tab10; dark blue and black are left out, being unreadable on black.
+LABEL_COLORS_16: tuple[str, ...] = (
+    "bright_blue", "yellow", "green", "red", "magenta",
+    "bright_red", "bright_magenta", "white", "bright_yellow", "cyan",
+)  # fmt: skip
+
+
+def detect_color_mode(environ: Mapping[str, str] | None = None) -> ColorMode:
+    """Guess the terminal's colours from the environment; ssh drops COLORTERM, so --color wins."""
+    env = os.environ if environ is None else environ
+    term = env.get("TERM", "")
+    if env.get("NO_COLOR"):  # https://no-color.org: any non-empty value
+        return "mono"
+    if env.get("COLORTERM", "").lower() in ("truecolor", "24bit"):
+        return "truecolor"
+    if "256color" in term:
+        return "256"
+    return "mono" if term in ("", "dumb") else "16"
+
+
+def _run_lines(codes: np.ndarray, segment: Callable[[int, int], Segment]) -> list[list[Segment]]:
+    """One line per row of `codes`, one segment(code, length) per run of equal codes.
+
+    Merging runs here, with numpy, spares Rich and Textual most of the segments.
+    """
+    height, width = codes.shape
+    starts = np.ones(codes.shape, dtype=bool)  # every row starts a run, so no run spans two rows
+    starts[:, 1:] = codes[:, 1:] != codes[:, :-1]
+    positions = np.flatnonzero(starts)
+    lengths = np.diff(positions, append=codes.size)
+    lines: list[list[Segment]] = [[] for _ in range(height)]
+    for position, length, code in zip(
+        positions.tolist(), lengths.tolist(), codes.ravel()[positions].tolist()
+    ):
+        lines[position // width].append(segment(code, length))
+    return lines
+
+
+def _grey_codes(pixels: np.ndarray, mode: ColorMode) -> np.ndarray:
+    """Grey levels 0..255 in truecolor, else the nearest palette grey's number."""
+    levels = np.rint(pixels * 255).astype(np.int64)
+    return levels if mode == "truecolor" else GREY_CODES[np.searchsorted(GREY_MIDPOINTS, levels)]
+
+
+@lru_cache(maxsize=4096)  # a digit uses a few hundred (fg, bg) pairs; building Styles is the slow part
+def _grey_style(fg: int, bg: int, mode: ColorMode) -> Style:
+    if mode == "truecolor":
+        return Style(color=Color.from_rgb(fg, fg, fg), bgcolor=Color.from_rgb(bg, bg, bg))
+    return Style(color=Color.from_ansi(fg), bgcolor=Color.from_ansi(bg))
+
+
+def digit_lines(
+    image: np.ndarray, *, scale: int = 1, glyph: Glyph = "upper", mode: ColorMode = "truecolor"
+) -> list[list[Segment]]:
+    """An (H, W) image in [0, 1] as H*scale/2 lines of W*scale cells."""
+    pixels = np.clip(np.asarray(image, dtype=np.float64), 0.0, 1.0)
+    pixels = pixels.repeat(scale, axis=0).repeat(scale, axis=1)
+    if pixels.shape[0] % 2:
+        raise ValueError(f"an image needs an even number of rows, got {pixels.shape[0]}")
+    upper, lower = pixels[0::2], pixels[1::2]  # (H/2, W) each: the two halves of each cell
+    if mode in ("16", "mono"):
+        shades = np.minimum(4, ((upper + lower) / 2 * 5).astype(np.int64))
+        return _run_lines(shades, lambda shade, n: Segment(SHADES[shade] * n))
+    fg, bg = (upper, lower) if glyph == "upper" else (lower, upper)
+    char = "▀" if glyph == "upper" else "▄"
+    pairs = _grey_codes(fg, mode) << 8 | _grey_codes(bg, mode)  # one int per cell, to find runs
+    return _run_lines(pairs, lambda pair, n: Segment(char * n, _grey_style(pair >> 8, pair & 255, mode)))
+
+
+class DigitRenderable:
+    """A digit for a plain Rich console; Textual takes digit_lines() directly."""
+
+    def __init__(
+        self, image: np.ndarray, *, scale: int = 1, glyph: Glyph = "upper", mode: ColorMode = "truecolor"
+    ) -> None:
+        self.image, self.scale, self.glyph, self.mode = image, scale, glyph, mode
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in digit_lines(self.image, scale=self.scale, glyph=self.glyph, mode=self.mode):
+            yield from line
+            yield Segment.line()
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        width = np.shape(self.image)[1] * self.scale
+        return Measurement(width, width)
+
+
+def _cells(x: np.ndarray, y: np.ndarray, bounds: Bounds, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """(col, row) of latent points, clamped into the grid; row 0 is y_max, as in a plot."""
+    x_min, x_max, y_min, y_max = bounds
+    col = np.floor((x - x_min) / (x_max - x_min) * width)
+    row = np.floor((y_max - y) / (y_max - y_min) * height)
+    return np.clip(col, 0, width - 1).astype(np.int64), np.clip(row, 0, height - 1).astype(np.int64)
+
+
+def cell_of(x: float, y: float, bounds: Bounds, width: int, height: int) -> tuple[int, int]:
+    """The (col, row) of a latent point, clamped into the grid."""
+    col, row = _cells(np.float64(x), np.float64(y), bounds, width, height)
+    return int(col), int(row)
+
+
+def point_of(col: int, row: int, bounds: Bounds, width: int, height: int) -> tuple[float, float]:
+    """The latent coordinates of a cell's centre."""
+    x_min, x_max, y_min, y_max = bounds
+    return x_min + (col + 0.5) * (x_max - x_min) / width, y_max - (row + 0.5) * (y_max - y_min) / height
+
+
+def map_cells(points: np.ndarray, labels: np.ndarray, bounds: Bounds, width: int, height: int) -> np.ndarray:
+    """(height, width) int8: each cell's majority label (ties to the smaller), -1 where empty."""
+    x, y = points[:, 0], points[:, 1]
+    x_min, x_max, y_min, y_max = bounds
+    inside = (x >= x_min) & (x <= x_max) & (y >= y_min) & (y <= y_max)
+    col, row = _cells(x[inside], y[inside], bounds, width, height)
+    votes = np.bincount((row * width + col) * 10 + labels[inside], minlength=height * width * 10)
+    votes = votes.reshape(height, width, 10)
+    cells = votes.argmax(axis=2).astype(np.int8)
+    cells[votes.sum(axis=2) == 0] = -1
+    return cells
+
+
+@lru_cache(maxsize=64)
+def _label_style(label: int, mode: ColorMode) -> Style | None:
+    if mode == "mono":
+        return None
+    if mode == "16":
+        return Style(color=LABEL_COLORS_16[label])
+    color = Color.parse(LABEL_COLORS[label])
+    return Style(color=color if mode == "truecolor" else color.downgrade(ColorSystem.EIGHT_BIT))
+
+
+def _label_char(label: int, mode: ColorMode, marker: str) -> str:
+    """The marker where colours tell labels apart, else the digit itself."""
+    return marker if mode in ("truecolor", "256") else str(label)
+
+
+def map_lines(cells: np.ndarray, *, mode: ColorMode = "truecolor", marker: str = "●") -> list[list[Segment]]:
+    """One line of width cells per row of map_cells(); empty cells are unstyled spaces."""
+
+    def segment(label: int, n: int) -> Segment:
+        if label < 0:
+            return Segment(" " * n)
+        return Segment(_label_char(label, mode, marker) * n, _label_style(label, mode))
+
+    return _run_lines(np.asarray(cells), segment)
+
+
+def legend_segments(mode: ColorMode = "truecolor", *, marker: str = "●") -> list[Segment]:
+    """One line naming each label's colour: "● 0  ● 1 ...", or the coloured digits alone."""
+    with_marker = mode in ("truecolor", "256")
+    segments: list[Segment] = []
+    for label in range(10):
+        if label:
+            segments.append(Segment("  " if with_marker else " "))
+        segments.append(Segment(_label_char(label, mode, marker), _label_style(label, mode)))
+        if with_marker:
+            segments.append(Segment(f" {label}"))
+    return segments
