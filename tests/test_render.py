@@ -1,0 +1,367 @@
+"""render.py: exact cells, colours and escape codes on small known inputs."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pytest
+from rich.color import Color, ColorSystem, ColorType
+from rich.console import Console
+from rich.measure import Measurement
+from rich.segment import Segment
+
+from tui_ae.render import (
+    LABEL_COLORS,
+    LABEL_COLORS_16,
+    DigitRenderable,
+    cell_of,
+    detect_color_mode,
+    digit_lines,
+    legend_segments,
+    map_cells,
+    map_lines,
+    point_of,
+)
+
+CHECKER = np.array([[0.0, 1.0], [1.0, 0.0]])
+ESCAPE = re.compile(r"\x1b\[")
+
+
+def grey(v: int) -> Color:
+    return Color.from_rgb(v, v, v)
+
+
+def text(line: list[Segment]) -> str:
+    return "".join(segment.text for segment in line)
+
+
+def cells(line: list[Segment]) -> list[Segment]:
+    """One segment per cell, so tests need not care how runs were merged."""
+    return [Segment(char, segment.style) for segment in line for char in segment.text]
+
+
+def printed(renderable, color_system: str | None) -> str:
+    """What a real Rich console writes to a terminal with these colours."""
+    console = Console(color_system=color_system, file=io.StringIO(), force_terminal=True, width=80)
+    console.print(renderable)
+    return console.file.getvalue()
+
+
+class Lines:
+    """The smallest renderable for lines of segments, as the app's Strips draw them."""
+
+    def __init__(self, lines: list[list[Segment]]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console, options):
+        for line in self.lines:
+            yield from line
+            yield Segment.line()
+
+
+# --- digits: truecolor ---
+
+
+def test_upper_glyph_takes_upper_pixel_as_foreground():
+    [line] = digit_lines(CHECKER)
+    assert [(s.text, s.style.color, s.style.bgcolor) for s in line] == [
+        ("▀", grey(0), grey(255)),
+        ("▀", grey(255), grey(0)),
+    ]
+
+
+def test_lower_glyph_takes_lower_pixel_as_foreground():
+    [line] = digit_lines(CHECKER, glyph="lower")
+    assert [(s.text, s.style.color, s.style.bgcolor) for s in line] == [
+        ("▄", grey(255), grey(0)),
+        ("▄", grey(0), grey(255)),
+    ]
+
+
+def test_grey_levels_round_to_nearest_byte():
+    [line] = digit_lines(np.array([[0.2], [0.5]]))
+    assert (line[0].style.color, line[0].style.bgcolor) == (grey(51), grey(128))
+
+
+def test_values_outside_unit_range_are_clipped():
+    [line] = digit_lines(np.array([[-1.0, 2.0], [7.0, -0.5]]))
+    assert [(s.style.color, s.style.bgcolor) for s in line] == [(grey(0), grey(255)), (grey(255), grey(0))]
+
+
+def test_equal_adjacent_cells_are_merged_into_one_segment():
+    [line] = digit_lines(np.full((2, 5), 0.5))
+    assert len(line) == 1 and line[0].text == "▀" * 5
+
+
+def test_truecolor_cells_reproduce_the_image():
+    image = np.random.default_rng(0).random((28, 28))
+    lines = digit_lines(image)
+    upper = [[c.style.color.triplet.red for c in cells(line)] for line in lines]
+    lower = [[c.style.bgcolor.triplet.red for c in cells(line)] for line in lines]
+    levels = np.rint(image * 255)
+    assert np.array_equal(upper, levels[0::2]) and np.array_equal(lower, levels[1::2])
+
+
+# --- digits: 256 colours ---
+
+
+@pytest.mark.parametrize(
+    "level, ansi",
+    [(0, 16), (4, 16), (5, 232), (8, 232), (26, 234), (128, 244), (238, 255), (246, 255), (247, 231), (255, 231)],
+)
+def test_256_picks_nearest_grey_of_the_palette(level, ansi):
+    [line] = digit_lines(np.array([[level / 255], [0.0]]), mode="256")
+    assert line[0].style.color == Color.from_ansi(ansi)
+    assert line[0].style.bgcolor == Color.from_ansi(16)
+
+
+def test_256_lower_glyph_swaps_colours():
+    [line] = digit_lines(CHECKER, mode="256", glyph="lower")
+    assert [(s.text, s.style.color.number, s.style.bgcolor.number) for s in line] == [("▄", 231, 16), ("▄", 16, 231)]
+
+
+# --- digits: shades ---
+
+
+@pytest.mark.parametrize("mode", ["16", "mono"])
+def test_shades_follow_the_mean_of_each_cell(mode):
+    image = np.array([[0.0, 0.3, 0.5, 0.7, 1.0, 1.0], [0.3, 0.3, 0.5, 0.8, 0.9, 1.0]])
+    [line] = digit_lines(image, mode=mode)  # means 0.15, 0.3, 0.5, 0.75, 0.95, 1.0
+    assert text(line) == " ░▒▓██"
+    assert all(segment.style is None for segment in line)
+    assert line[-1].text == "██"  # merged
+
+
+# --- digits: shape ---
+
+
+@pytest.mark.parametrize("mode", ["truecolor", "256", "16", "mono"])
+@pytest.mark.parametrize("scale, rows, cols", [(1, 14, 28), (2, 28, 56), (3, 42, 84)])
+def test_mnist_digit_shape(mode, scale, rows, cols):
+    lines = digit_lines(np.random.default_rng(1).random((28, 28)), scale=scale, mode=mode)
+    assert len(lines) == rows
+    assert [Segment.get_line_length(line) for line in lines] == [cols] * rows
+    assert not any("\n" in segment.text for line in lines for segment in line)
+
+
+def test_scale_repeats_each_pixel():
+    image = np.random.default_rng(2).random((4, 3))
+    lines = digit_lines(image, scale=2)
+    assert len(lines) == 4 and all(Segment.get_line_length(line) == 6 for line in lines)
+    for row, line in enumerate(lines):  # at scale 2 both halves of a cell are the same pixel
+        for col, cell in enumerate(cells(line)):
+            level = round(image[row, col // 2] * 255)
+            assert (cell.style.color, cell.style.bgcolor) == (grey(level), grey(level))
+
+
+def test_odd_row_count_is_refused():
+    with pytest.raises(ValueError, match="even"):
+        digit_lines(np.zeros((3, 4)))
+    assert len(digit_lines(np.zeros((3, 4)), scale=2)) == 3  # scaled, it is even
+
+
+# --- digits through a real Rich console ---
+
+
+def test_truecolor_escape_codes():
+    out = printed(DigitRenderable(CHECKER), "truecolor")
+    assert "38;2;0;0;0;48;2;255;255;255m▀" in out
+    assert "38;2;255;255;255;48;2;0;0;0m▀" in out
+
+
+@pytest.mark.parametrize("console_colors", ["256", "truecolor"])
+def test_256_escape_codes(console_colors):
+    out = printed(DigitRenderable(CHECKER, mode="256"), console_colors)
+    assert "38;5;16;48;5;231m▀" in out and "38;5;231;48;5;16m▀" in out
+    assert "38;2" not in out
+
+
+@pytest.mark.parametrize("console_colors", ["standard", "truecolor"])
+def test_16_colour_digit_has_no_palette_or_rgb_codes(console_colors):
+    out = printed(DigitRenderable(CHECKER, mode="16"), console_colors)
+    assert "▒▒" in out
+    assert "38;2" not in out and "38;5" not in out and "48;" not in out
+
+
+@pytest.mark.parametrize("console_colors", [None, "truecolor"])
+def test_mono_digit_has_no_escape_codes(console_colors):
+    out = printed(DigitRenderable(np.full((28, 28), 0.5), mode="mono"), console_colors)
+    assert not ESCAPE.search(out)
+    assert out == ("▒" * 28 + "\n") * 14
+
+
+def test_digit_renderable_measures_its_width():
+    console = Console(file=io.StringIO(), width=80)
+    measurement = Measurement.get(console, console.options, DigitRenderable(np.zeros((28, 28)), scale=2))
+    assert measurement == Measurement(56, 56)
+
+
+# --- latent map: cells ---
+
+BOUNDS = (0.0, 4.0, 0.0, 2.0)  # 4 x 2 cells of 1 x 1
+
+
+def test_map_cells_majority_vote_and_empty_cells():
+    points = np.array([[0.5, 1.5], [0.6, 1.4], [0.7, 1.3], [3.5, 0.5], [3.6, 0.6]])
+    labels = np.array([3, 7, 3, 5, 2])
+    result = map_cells(points, labels, BOUNDS, 4, 2)
+    assert result.dtype == np.int8
+    assert result.tolist() == [[3, -1, -1, -1], [-1, -1, -1, 2]]  # a 2-5 tie goes to the smaller
+
+
+def test_map_cells_y_grows_upwards_and_edges_belong_to_the_grid():
+    points = np.array([[0.0, 2.0], [4.0, 0.0], [1.5, 0.2]])
+    result = map_cells(points, np.array([1, 8, 6]), BOUNDS, 4, 2)
+    assert result.tolist() == [[1, -1, -1, -1], [-1, 6, -1, 8]]
+
+
+def test_map_cells_drops_points_outside_bounds():
+    points = np.array([[-0.1, 1.0], [4.1, 1.0], [2.0, -0.1], [2.0, 2.1], [2.5, 1.5]])
+    result = map_cells(points, np.array([9, 9, 9, 9, 4]), BOUNDS, 4, 2)
+    assert result.tolist() == [[-1, -1, 4, -1], [-1, -1, -1, -1]]
+
+
+def test_map_cells_agrees_with_cell_of():
+    rng = np.random.default_rng(3)
+    bounds, width, height = (-3.0, 2.0, -1.0, 4.0), 13, 7
+    for x, y in zip(rng.uniform(-3, 2, 50), rng.uniform(-1, 4, 50)):
+        grid = map_cells(np.array([[x, y]]), np.array([5]), bounds, width, height)
+        col, row = cell_of(x, y, bounds, width, height)
+        assert grid[row, col] == 5 and (grid == 5).sum() == 1
+
+
+def test_cell_of_and_point_of_are_inverse_on_every_cell():
+    bounds, width, height = (-3.0, 4.5, -2.0, 1.0), 7, 5
+    for row in range(height):
+        for col in range(width):
+            assert cell_of(*point_of(col, row, bounds, width, height), bounds, width, height) == (col, row)
+
+
+def test_point_of_is_the_cell_centre_with_row_zero_at_the_top():
+    assert point_of(0, 0, BOUNDS, 4, 2) == (0.5, 1.5)
+    assert point_of(3, 1, BOUNDS, 4, 2) == (3.5, 0.5)
+
+
+def test_cell_of_clamps_into_the_grid():
+    assert cell_of(-100.0, 100.0, BOUNDS, 4, 2) == (0, 0)
+    assert cell_of(100.0, -100.0, BOUNDS, 4, 2) == (3, 1)
+    assert cell_of(4.0, 0.0, BOUNDS, 4, 2) == (3, 1)  # the far edges belong to the last cells
+
+
+# --- latent map: lines ---
+
+GRID = np.array([[-1, 0, 0, 3], [9, -1, -1, -1]], dtype=np.int8)
+
+
+def test_map_lines_truecolor_markers():
+    lines = map_lines(GRID)
+    assert [(s.text, s.style and s.style.color) for s in lines[0]] == [
+        (" ", None),
+        ("●●", Color.parse(LABEL_COLORS[0])),
+        ("●", Color.parse(LABEL_COLORS[3])),
+    ]
+    assert [(s.text, s.style and s.style.color) for s in lines[1]] == [("●", Color.parse(LABEL_COLORS[9])), ("   ", None)]
+
+
+def test_map_lines_256_uses_palette_colours():
+    lines = map_lines(GRID, mode="256", marker="*")
+    colours = [s.style.color for line in lines for s in line if s.style]
+    assert [c.type for c in colours] == [ColorType.EIGHT_BIT] * 3
+    assert colours == [Color.parse(LABEL_COLORS[i]).downgrade(ColorSystem.EIGHT_BIT) for i in (0, 3, 9)]
+    assert [text(line) for line in lines] == [" ***", "*   "]
+
+
+@pytest.mark.parametrize("mode", ["16", "mono"])
+def test_map_lines_show_digits_without_rgb(mode):
+    lines = map_lines(GRID, mode=mode)
+    assert [text(line) for line in lines] == [" 003", "9   "]
+    styled = [(s.text, s.style.color if s.style else None) for line in lines for s in line if s.text.strip()]
+    if mode == "16":
+        assert styled == [("00", Color.parse("bright_blue")), ("3", Color.parse("red")), ("9", Color.parse("cyan"))]
+    else:
+        assert styled == [("00", None), ("3", None), ("9", None)]
+
+
+@pytest.mark.parametrize("mode", ["truecolor", "256", "16", "mono"])
+def test_map_lines_are_exactly_the_grid_width(mode):
+    grid = np.random.default_rng(4).integers(-1, 10, size=(6, 17)).astype(np.int8)
+    assert [Segment.get_line_length(line) for line in map_lines(grid, mode=mode)] == [17] * 6
+
+
+def test_map_lines_through_rich_consoles():
+    r, g, b = Color.parse(LABEL_COLORS[0]).triplet
+    assert f"38;2;{r};{g};{b}m●●" in printed(Lines(map_lines(GRID)), "truecolor")
+    number = Color.parse(LABEL_COLORS[0]).downgrade(ColorSystem.EIGHT_BIT).number
+    out = printed(Lines(map_lines(GRID, mode="256")), "truecolor")
+    assert f"38;5;{number}m●●" in out and "38;2" not in out
+    out = printed(Lines(map_lines(GRID, mode="16")), "standard")
+    assert "\x1b[31m3" in out and "\x1b[94m00" in out and "38;" not in out
+    out = printed(Lines(map_lines(GRID, mode="mono")), "truecolor")
+    assert out == " 003\n9   \n"
+
+
+# --- legend and palettes ---
+
+
+def test_legend_with_markers():
+    segments = legend_segments()
+    assert text(segments) == "  ".join(f"● {label}" for label in range(10))
+    markers = [s.style.color for s in segments if s.text == "●"]
+    assert markers == [Color.parse(colour) for colour in LABEL_COLORS]
+
+
+def test_legend_256_uses_palette_colours():
+    markers = [s.style.color for s in legend_segments("256") if s.text == "●"]
+    assert [m.type for m in markers] == [ColorType.EIGHT_BIT] * 10
+
+
+def test_legend_16_colours_the_digits():
+    segments = legend_segments("16")
+    assert text(segments) == "0 1 2 3 4 5 6 7 8 9"
+    assert [s.style.color for s in segments if s.text.strip()] == [Color.parse(name) for name in LABEL_COLORS_16]
+
+
+def test_legend_mono_is_plain():
+    segments = legend_segments("mono")
+    assert text(segments) == "0 1 2 3 4 5 6 7 8 9" and all(s.style is None for s in segments)
+
+
+def test_label_palettes_are_distinct_in_every_mode():
+    assert len(LABEL_COLORS) == len(set(LABEL_COLORS)) == 10
+    assert all(re.fullmatch(r"#[0-9a-f]{6}", colour) for colour in LABEL_COLORS)
+    assert len({Color.parse(c).downgrade(ColorSystem.EIGHT_BIT).number for c in LABEL_COLORS}) == 10
+    standard = [Color.parse(name) for name in LABEL_COLORS_16]
+    assert len({c.number for c in standard}) == 10 and all(c.type == ColorType.STANDARD for c in standard)
+
+
+# --- colour detection ---
+
+
+@pytest.mark.parametrize(
+    "environ, mode",
+    [
+        ({}, "mono"),
+        ({"TERM": "dumb"}, "mono"),
+        ({"TERM": ""}, "mono"),
+        ({"NO_COLOR": "1", "COLORTERM": "truecolor", "TERM": "xterm-256color"}, "mono"),
+        ({"NO_COLOR": "", "TERM": "xterm"}, "16"),  # empty NO_COLOR does not count
+        ({"COLORTERM": "truecolor", "TERM": "tmux-256color"}, "truecolor"),
+        ({"COLORTERM": "24bit", "TERM": "xterm"}, "truecolor"),
+        ({"TERM": "tmux-256color"}, "256"),
+        ({"TERM": "xterm-256color"}, "256"),
+        ({"TERM": "screen-256color"}, "256"),
+        ({"TERM": "xterm"}, "16"),
+        ({"TERM": "linux", "COLORTERM": "yes"}, "16"),
+    ],
+)
+def test_detect_color_mode(environ, mode):
+    assert detect_color_mode(environ) == mode
+
+
+def test_detect_color_mode_reads_os_environ(monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("COLORTERM", raising=False)
+    monkeypatch.setenv("TERM", "screen-256color")
+    assert detect_color_mode() == "256"
