@@ -61,6 +61,7 @@ class Header:
 
 
 def _open(path: Path):
+    path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}")
     try:
@@ -70,6 +71,7 @@ def _open(path: Path):
 
 
 def read_header(path: Path) -> Header:
+    path = Path(path)
     with _open(path) as f:
         return _header(path, f.metadata() or {})
 
@@ -86,6 +88,7 @@ def _header(path: Path, metadata: dict[str, str]) -> Header:
 
 def read_latent_map(path: Path) -> tuple[Header, LatentMap | None]:
     """The header and the stored latent map, with numpy only: no torch import."""
+    path = Path(path)
     with _open(path) as f:
         header = _header(path, f.metadata() or {})
         if "map/points" not in f.keys():
@@ -161,5 +164,5 @@ def load(path: Path, device="cpu", kind: str | None = None):
             if key.startswith("optimizer/"):
                 _, index, name = key.split("/")
                 state.setdefault(int(index), {})[name] = torch.from_numpy(value)
-        optimizer_state = {"state": state, "param_groups": header.optimizer_groups}
+        optimizer_state = {"state": dict(sorted(state.items())), "param_groups": header.optimizer_groups}
     return model.to(device).eval(), header, optimizer_state

@@ -19,7 +19,7 @@ from tui_ae.config import TrainConfig
 from tui_ae.errors import TuiAeError
 
 CHECKPOINT_DIR = Path("checkpoints")
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False)
 
 
@@ -99,9 +99,10 @@ def evaluate(
         raise fail(f"no checkpoints in {CHECKPOINT_DIR}/: train one with `tui-ae train --model ae`")
     from tui_ae.train import evaluate_checkpoint  # imports torch
 
-    table = Table(title="Test-set metrics (10,000 images; the sample's 2,000 when that is the data)")
-    for column in ("checkpoint", "model", "data", "epochs", "MSE/pixel", "-ELBO nats", "recon", "KL"):
-        table.add_column(column, justify="left" if column in ("checkpoint", "model", "data") else "right")
+    table = Table(title="Test-set metrics", caption="MSE per pixel; VAE terms in nats per image")
+    table.add_column("checkpoint", overflow="fold", min_width=16)
+    for column in ("model", "trained on", "epochs", "MSE", "-ELBO", "recon", "KL"):
+        table.add_column(column, justify="left" if column in ("model", "trained on") else "right", no_wrap=True)
     failed = 0
     for path in paths:
         try:
@@ -111,7 +112,7 @@ def evaluate(
             failed += 1
             continue
         vae = header.kind == "vae"
-        table.add_row(str(path), header.kind.upper(), header.meta["data_source"].split(":")[0],
+        table.add_row(str(path), header.kind.upper(), header.meta["data_source"].split(":")[0].replace("mnist-sample", "sample"),
                       str(header.meta["epochs_done"]), f"{m['mse']:.6f}",
                       *(f"{m[k]:.2f}" if vae else "-" for k in ("loss", "recon", "kl")))
     if table.row_count:

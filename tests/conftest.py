@@ -1,0 +1,55 @@
+"""Shared fixtures: a tiny MNIST-shaped data set written as real IDX files."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """Write uint8 data in LeCun's IDX format (gzipped when the name ends in .gz)."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wb") as f:
+        f.write(header + array.tobytes())
+
+
+def fake_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Images whose content depends on their label: a bright bar at rows 2k..2k+5 for label k, plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 10
+    images = rng.integers(0, 40, size=(n, 28, 28))
+    for i, k in enumerate(labels):
+        images[i, 2 * k + 4 : 2 * k + 10, 6:22] = 255
+    return images.astype(np.uint8), labels.astype(np.uint8)
+
+
+def write_fake_mnist(root: Path, n_train: int = 250, n_test: int = 60, gz: bool = False) -> Path:
+    """A torchvision-style MNIST root (root/MNIST/raw/...); returns root."""
+    write_fake_raw(root / "MNIST" / "raw", n_train, n_test, gz)
+    return root
+
+
+def write_fake_raw(raw: Path, n_train: int = 250, n_test: int = 60, gz: bool = False) -> None:
+    raw.mkdir(parents=True, exist_ok=True)
+    suffix = ".gz" if gz else ""
+    for prefix, n, seed in (("train", n_train, 0), ("t10k", n_test, 1)):
+        images, labels = fake_digits(n, seed)
+        write_idx(raw / f"{prefix}-images-idx3-ubyte{suffix}", images)
+        write_idx(raw / f"{prefix}-labels-idx1-ubyte{suffix}", labels)
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path: Path) -> Path:
+    """A folder laid out as torchvision's MNIST root, with 250 train and 60 test images."""
+    return write_fake_mnist(tmp_path / "data")
+
+
+@pytest.fixture(autouse=True)
+def no_user_cache(tmp_path_factory, monkeypatch):
+    """Never read or download into the user's real data cache from a test."""
+    monkeypatch.setenv("TUI_AE_DATA", str(tmp_path_factory.mktemp("cache")))

@@ -1,0 +1,128 @@
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from tui_ae import checkpoint
+from tui_ae.errors import CheckpointError
+from tui_ae.models import build_model
+
+META = {"dataset": "mnist", "data_source": "test", "epochs_done": 1, "best_val_loss": 0.5, "history": []}
+
+
+def _trained_pair(kind: str = "vae"):
+    torch.manual_seed(0)
+    model = build_model(kind, latent_dim=2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    _, losses = model(torch.rand(8, 1, 28, 28))
+    losses["loss"].backward()
+    optimizer.step()
+    return model, optimizer
+
+
+def _latent_map(n: int = 50) -> checkpoint.LatentMap:
+    rng = np.random.default_rng(0)
+    return checkpoint.LatentMap(rng.normal(size=(n, 2)).astype(np.float32), (np.arange(n) % 10).astype(np.uint8))
+
+
+@pytest.mark.parametrize("kind", ["ae", "vae"])
+def test_round_trip_keeps_weights_optimizer_map_and_metadata(tmp_path, kind):
+    model, optimizer = _trained_pair(kind)
+    path = tmp_path / f"{kind}.safetensors"
+    latent_map = _latent_map()
+    checkpoint.save(path, model, META, optimizer, latent_map)
+
+    loaded, header, optimizer_state = checkpoint.load(path, kind=kind)
+    assert header.kind == kind and header.model_args == {"latent_dim": 2} and header.meta == META
+    z = torch.randn(3, 2)
+    assert torch.equal(loaded.decode(z), model.eval().decode(z))
+    fresh = torch.optim.Adam(loaded.parameters(), lr=1e-3)
+    fresh.load_state_dict(optimizer_state)
+    for before, after in zip(optimizer.state.values(), fresh.state.values()):
+        assert torch.equal(before["exp_avg"], after["exp_avg"]) and torch.equal(before["step"], after["step"])
+
+    header2, stored = checkpoint.read_latent_map(path)
+    assert header2.meta == META
+    np.testing.assert_array_equal(stored.points, latent_map.points)
+    np.testing.assert_array_equal(stored.labels, latent_map.labels)
+
+
+def test_reading_the_map_does_not_import_torch(tmp_path):
+    model, _ = _trained_pair("ae")
+    path = tmp_path / "ae.safetensors"
+    checkpoint.save(path, model, META, latent_map=_latent_map())
+    code = ("import sys; from tui_ae.checkpoint import read_latent_map; "
+            f"h, m = read_latent_map({str(path)!r}); assert m.points.shape == (50, 2); "
+            "assert 'torch' not in sys.modules, 'torch was imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_interrupted_save_leaves_the_old_file_intact(tmp_path, monkeypatch):
+    model, _ = _trained_pair("ae")
+    path = tmp_path / "ae.safetensors"
+    checkpoint.save(path, model, META)
+    before = path.read_bytes()
+
+    def interrupted(fd):
+        raise KeyboardInterrupt  # as if Ctrl-C came in the middle of writing
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        checkpoint.save(path, build_model("ae"), {**META, "epochs_done": 2})
+    assert path.read_bytes() == before
+    assert checkpoint.read_header(path).meta["epochs_done"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["ae.safetensors"]  # no temporary file left behind
+
+
+class Exploit:
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_pickle_that_would_run_code_is_refused(tmp_path):
+    marker = tmp_path / "pwned"
+    Exploit.marker = marker
+    for name, writer in (("evil.safetensors", lambda p: p.write_bytes(pickle.dumps(Exploit()))),
+                         ("evil.pt", lambda p: torch.save({"x": Exploit()}, p))):
+        path = tmp_path / name
+        writer(path)
+        with pytest.raises(CheckpointError, match="not a readable tui-ae checkpoint"):
+            checkpoint.load(path)
+        assert not marker.exists()
+
+
+def test_truncated_checkpoint_is_refused(tmp_path):
+    model, _ = _trained_pair("ae")
+    path = tmp_path / "ae.safetensors"
+    checkpoint.save(path, model, META)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(CheckpointError, match="truncated"):
+        checkpoint.load(path)
+
+
+def test_missing_wrong_kind_and_wrong_architecture(tmp_path):
+    with pytest.raises(CheckpointError, match="no checkpoint at"):
+        checkpoint.load(tmp_path / "nope.safetensors")
+    model, _ = _trained_pair("ae")
+    path = tmp_path / "ae.safetensors"
+    checkpoint.save(path, model, META)
+    with pytest.raises(CheckpointError, match="holds a AE, not a VAE"):
+        checkpoint.load(path, kind="vae")
+    wide = build_model("ae", latent_dim=3)
+    wide.latent_dim = 2  # the metadata now claims a 2-D model, the weights are 3-D
+    checkpoint.save(path, wide, META)
+    with pytest.raises(CheckpointError, match="does not fit"):
+        checkpoint.load(path)
+
+
+def test_a_safetensors_file_from_elsewhere_is_refused(tmp_path):
+    from safetensors.torch import save_file
+
+    path = tmp_path / "other.safetensors"
+    save_file({"w": torch.zeros(2)}, str(path))
+    with pytest.raises(CheckpointError, match="not written by tui-ae"):
+        checkpoint.load(path)

@@ -1,0 +1,90 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import fake_digits, write_fake_raw, write_idx
+from tui_ae import data
+from tui_ae.errors import DataError
+
+
+def test_read_idx_plain_and_gzipped(tmp_path):
+    images, _ = fake_digits(12, seed=3)
+    write_idx(tmp_path / "a-idx3-ubyte", images)
+    write_idx(tmp_path / "a-idx3-ubyte.gz", images)
+    np.testing.assert_array_equal(data.read_idx(tmp_path / "a-idx3-ubyte"), images)
+    np.testing.assert_array_equal(data.read_idx(tmp_path / "a-idx3-ubyte.gz"), images)
+
+
+def test_read_idx_refuses_truncated_and_foreign_files(tmp_path):
+    images, _ = fake_digits(4, seed=0)
+    write_idx(tmp_path / "full", images)
+    (tmp_path / "short").write_bytes((tmp_path / "full").read_bytes()[:-100])
+    (tmp_path / "png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    with pytest.raises(DataError, match="truncated"):
+        data.read_idx(tmp_path / "short")
+    with pytest.raises(DataError, match="not an IDX file"):
+        data.read_idx(tmp_path / "png")
+
+
+@pytest.mark.parametrize("layout", ["MNIST/raw", "raw", "."])
+@pytest.mark.parametrize("gz", [False, True])
+def test_find_raw_dir_accepts_common_layouts(tmp_path, layout, gz):
+    write_fake_raw(tmp_path / layout, gz=gz)
+    found = data.find_raw_dir("mnist", tmp_path)
+    assert found == tmp_path / layout
+    assert len(data.read_split(found, "test", "x")) == 60
+
+
+def test_explicit_data_dir_without_data_is_an_error(tmp_path):
+    with pytest.raises(DataError, match="no mnist files in"):
+        data.locate("mnist", tmp_path)
+
+
+def test_no_data_and_no_network_falls_back_to_the_embedded_sample(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUI_AE_DATA", str(tmp_path / "empty"))
+    notices = []
+    raw_dir, source = data.locate("mnist", download=False, notify=notices.append)
+    assert source == "mnist-sample" and len(notices) == 1 and "embedded sample" in notices[0]
+    train, test = data.read_split(raw_dir, "train", source), data.read_split(raw_dir, "test", source)
+    assert (len(train), len(test)) == (10_000, 2_000)
+    assert set(train.labels.tolist()) == set(range(10))
+    assert train.images.dtype == torch.uint8 and train.images.shape[1:] == (28, 28)
+    assert 0.1 < train.images.float().mean().item() / 255 < 0.15  # real MNIST's mean intensity is 0.13
+
+
+def test_fashion_mnist_missing_names_the_files_and_where(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", tmp_path / "nowhere")
+    with pytest.raises(DataError, match="train-images-idx3-ubyte.*FashionMNIST"):
+        data.locate("fashion-mnist", download=False)
+
+
+def test_train_val_split_is_80_20_disjoint_and_fixed(tiny_mnist):
+    raw_dir = data.find_raw_dir("mnist", tiny_mnist)
+    digits = data.read_split(raw_dir, "train", "test")
+    train, val = data.train_val_split(digits)
+    assert (len(train), len(val)) == (200, 50)
+    again, _ = data.train_val_split(digits)
+    assert torch.equal(train.images, again.images)
+    rows = {img.numpy().tobytes() for img in train.images}
+    assert not any(img.numpy().tobytes() in rows for img in val.images)
+
+
+def test_device_loader_yields_every_image_once_per_epoch_in_a_new_order():
+    images = torch.arange(10, dtype=torch.uint8).repeat_interleave(784).view(10, 28, 28)
+    digits = data.Digits(images, torch.arange(10), "test")
+    loader = data.DeviceLoader(digits, batch_size=4, device=torch.device("cpu"), seed=1)
+    assert len(loader) == 3
+    epochs = []
+    for _ in range(2):
+        batches = list(loader)
+        assert [x.shape for x, _ in batches] == [(4, 1, 28, 28), (4, 1, 28, 28), (2, 1, 28, 28)]
+        labels = torch.cat([y for _, y in batches])
+        for x, y in batches:  # image and label stay together; pixels scaled to [0, 1]
+            assert torch.equal(x[:, 0, 0, 0], y.float() / 255)
+        assert sorted(labels.tolist()) == list(range(10))
+        epochs.append(labels.tolist())
+    assert epochs[0] != epochs[1]
+    ordered = data.DeviceLoader(digits, batch_size=4, device=torch.device("cpu"), shuffle=False)
+    assert torch.cat([y for _, y in ordered]).tolist() == list(range(10))

@@ -1,0 +1,76 @@
+import math
+
+import pytest
+import torch
+
+from tui_ae.models import VAE, ConvAE, build_model
+
+
+@pytest.mark.parametrize("kind", ["ae", "vae"])
+@pytest.mark.parametrize("latent_dim", [2, 3])
+def test_shapes_and_ranges(kind, latent_dim):
+    torch.manual_seed(0)
+    model = build_model(kind, latent_dim=latent_dim)
+    x = torch.rand(5, 1, 28, 28)
+    z = model.encode(x)
+    assert z.shape == (5, latent_dim)
+    images = model.decode(torch.randn(7, latent_dim) * 10)
+    assert images.shape == (7, 1, 28, 28)
+    assert images.min() >= 0 and images.max() <= 1
+    recon, losses = model(x)
+    assert recon.shape == x.shape
+    assert {"loss", "mse"} <= losses.keys()
+    assert all(v.dim() == 0 and torch.isfinite(v) for v in losses.values())
+
+
+def test_decoder_is_the_homeworks_with_the_padding_fix():
+    conv = ConvAE().decoder.decoder_conv
+    layers = [conv[0], conv[2], conv[4]]
+    assert [(l.in_channels, l.out_channels) for l in layers] == [(32, 16), (16, 8), (8, 1)]
+    assert all(l.kernel_size == (3, 3) and l.stride == (2, 2) for l in layers)
+    assert [l.padding for l in layers] == [(0, 0), (1, 1), (1, 1)]
+    assert [l.output_padding for l in layers] == [(0, 0), (1, 1), (1, 1)]
+
+
+def test_vae_is_784_512_256_z():
+    vae = VAE(latent_dim=2)
+    shapes = [tuple(getattr(vae, name).weight.shape) for name in ("fc1", "fc2", "fc31", "fc32", "fc4", "fc5", "fc6")]
+    assert shapes == [(512, 784), (256, 512), (2, 256), (2, 256), (256, 2), (512, 256), (784, 512)]
+
+
+def test_ae_loss_is_mean_squared_error_per_pixel():
+    model = ConvAE()
+    last = model.decoder.decoder_conv[4]
+    torch.nn.init.zeros_(last.weight)
+    torch.nn.init.zeros_(last.bias)  # logits 0 -> every pixel decodes to 0.5
+    recon, losses = model(torch.ones(3, 1, 28, 28))
+    assert torch.allclose(recon, torch.full_like(recon, 0.5))
+    assert losses["loss"].item() == pytest.approx(0.25)
+
+
+def _fix_vae(vae: VAE, mu: float, log_var: float) -> None:
+    """Make the posterior constant (mu, log_var) and every decoded logit 0."""
+    for layer, value in ((vae.fc31, mu), (vae.fc32, log_var), (vae.fc6, 0.0)):
+        torch.nn.init.zeros_(layer.weight)
+        torch.nn.init.constant_(layer.bias, value)
+
+
+def test_vae_loss_is_elbo_in_nats_per_image():
+    vae = VAE(latent_dim=2)
+    _fix_vae(vae, mu=1.0, log_var=0.0)
+    x = (torch.rand(4, 1, 28, 28) > 0.5).float()
+    _, losses = vae(x)
+    # p = 0.5 everywhere: BCE is ln 2 per pixel, whatever x is
+    assert losses["recon"].item() == pytest.approx(784 * math.log(2), rel=1e-5)
+    # KL(N(1, 1) || N(0, 1)) = mu^2 / 2 per dimension
+    assert losses["kl"].item() == pytest.approx(1.0, rel=1e-5)
+    assert losses["loss"].item() == pytest.approx(784 * math.log(2) + 1.0, rel=1e-5)
+
+
+def test_vae_eval_mse_decodes_the_posterior_mean():
+    torch.manual_seed(0)
+    vae = VAE().eval()
+    x = torch.rand(6, 1, 28, 28)
+    _, losses = vae(x)
+    expected = torch.nn.functional.mse_loss(vae.decode(vae.encode(x)), x)
+    assert losses["mse"].item() == pytest.approx(expected.item(), rel=1e-5)

@@ -1,0 +1,92 @@
+import math
+
+import pytest
+import torch
+
+from tui_ae import checkpoint
+from tui_ae.config import TrainConfig
+from tui_ae.errors import TuiAeError
+from tui_ae.train import EpochDone, NonFiniteLoss, Started, Step, evaluate_checkpoint, train
+
+
+def _config(tiny_mnist, tmp_path, **overrides) -> TrainConfig:
+    settings = dict(model="ae", epochs=1, batch_size=32, data_dir=tiny_mnist, device="cpu",
+                    out=tmp_path / "out.safetensors")
+    return TrainConfig(**{**settings, **overrides})
+
+
+@pytest.mark.parametrize("kind", ["ae", "vae"])
+def test_one_real_epoch_through_the_users_loading_path(tiny_mnist, tmp_path, kind):
+    events = list(train(_config(tiny_mnist, tmp_path, model=kind), notify=pytest.fail))
+    started, steps, done = events[0], [e for e in events if isinstance(e, Step)], events[-1]
+    assert isinstance(started, Started) and (started.train_images, started.val_images) == (200, 50)
+    assert [s.step for s in steps] == list(range(1, 8)) and steps[-1].images == 200
+    assert isinstance(done, EpochDone) and all(math.isfinite(v) for v in done.val.values())
+    if kind == "vae":
+        assert done.val["loss"] == pytest.approx(done.val["recon"] + done.val["kl"], rel=1e-5)
+
+    model, header, optimizer_state = checkpoint.load(done.checkpoint, kind=kind)
+    meta = header.meta
+    assert meta["epochs_done"] == 1 and meta["dataset"] == "mnist" and meta["data_source"].startswith("mnist:")
+    assert meta["best_val_loss"] == done.val["loss"] and meta["config"]["batch_size"] == 32
+    assert {"tui_ae", "torch"} <= meta["versions"].keys() and meta["date"]
+    assert optimizer_state["state"][0]["step"].item() == 7
+    _, latent_map = checkpoint.read_latent_map(done.checkpoint)
+    assert latent_map.points.shape == (50, 2) and sorted(set(latent_map.labels.tolist())) == list(range(10))
+
+
+def test_loss_goes_down_and_the_same_seed_gives_the_same_weights(tiny_mnist, tmp_path):
+    runs = []
+    for name in ("a", "b"):
+        config = _config(tiny_mnist, tmp_path, epochs=3, lr=3e-3, out=tmp_path / f"{name}.safetensors")
+        runs.append([e for e in train(config) if isinstance(e, EpochDone)])
+    losses = [e.train["loss"] for e in runs[0]]
+    assert losses[-1] < losses[0]
+    a, _, _ = checkpoint.load(tmp_path / "a.safetensors")
+    b, _, _ = checkpoint.load(tmp_path / "b.safetensors")
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_resume_continues_the_epochs_and_the_optimizer(tiny_mnist, tmp_path):
+    list(train(_config(tiny_mnist, tmp_path)))
+    events = list(train(_config(tiny_mnist, tmp_path, epochs=2, resume=True)))
+    assert events[0].start_epoch == 1 and [e.epoch for e in events if isinstance(e, EpochDone)] == [2]
+    _, header, optimizer_state = checkpoint.load(tmp_path / "out.safetensors")
+    assert [h["epoch"] for h in header.meta["history"]] == [1, 2]
+    assert optimizer_state["state"][0]["step"].item() == 14  # 7 steps per epoch, carried over
+    with pytest.raises(TuiAeError, match="already trained 2 epochs"):
+        list(train(_config(tiny_mnist, tmp_path, epochs=2, resume=True)))
+
+
+def test_an_existing_checkpoint_is_never_overwritten_by_accident(tiny_mnist, tmp_path):
+    list(train(_config(tiny_mnist, tmp_path)))
+    before = (tmp_path / "out.safetensors").read_bytes()
+    with pytest.raises(TuiAeError, match="exists: pass --resume"):
+        list(train(_config(tiny_mnist, tmp_path)))
+    assert (tmp_path / "out.safetensors").read_bytes() == before
+    list(train(_config(tiny_mnist, tmp_path, force=True, seed=1)))
+    assert (tmp_path / "out.safetensors").read_bytes() != before
+
+
+def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tiny_mnist, tmp_path, monkeypatch):
+    real_save = checkpoint.save
+
+    def save_then_diverge(path, model, *args, **kwargs):
+        real_save(path, model, *args, **kwargs)
+        with torch.no_grad():  # as if epoch 2 diverged: every weight becomes NaN
+            for p in model.parameters():
+                p.fill_(float("nan"))
+
+    monkeypatch.setattr(checkpoint, "save", save_then_diverge)
+    with pytest.raises(NonFiniteLoss, match="epoch 2.*checkpoint of epoch 1 is kept"):
+        list(train(_config(tiny_mnist, tmp_path, epochs=3)))
+    model, header, _ = checkpoint.load(tmp_path / "out.safetensors")
+    assert header.meta["epochs_done"] == 1
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_evaluate_checkpoint_uses_the_test_split(tiny_mnist, tmp_path):
+    list(train(_config(tiny_mnist, tmp_path, model="vae")))
+    header, metrics = evaluate_checkpoint(tmp_path / "out.safetensors", tiny_mnist, "cpu")
+    assert header.kind == "vae" and {"loss", "recon", "kl", "mse"} == metrics.keys()
+    assert metrics["loss"] == pytest.approx(metrics["recon"] + metrics["kl"], rel=1e-5)
