@@ -90,3 +90,58 @@ def test_evaluate_checkpoint_uses_the_test_split(tiny_mnist, tmp_path):
     header, metrics = evaluate_checkpoint(tmp_path / "out.safetensors", tiny_mnist, "cpu")
     assert header.kind == "vae" and {"loss", "recon", "kl", "mse"} == metrics.keys()
     assert metrics["loss"] == pytest.approx(metrics["recon"] + metrics["kl"], rel=1e-5)
+
+
+def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tiny_mnist, tmp_path):
+    whole = _config(tiny_mnist, tmp_path, epochs=2, recipe="best", out=tmp_path / "whole.safetensors")
+    list(train(whole))
+    first = _config(tiny_mnist, tmp_path, epochs=2, recipe="best", out=tmp_path / "parts.safetensors")
+    for event in train(first):
+        if isinstance(event, EpochDone):
+            break  # stop after epoch 1, as Ctrl-C would
+    list(train(_config(tiny_mnist, tmp_path, epochs=2, recipe="best", out=tmp_path / "parts.safetensors", resume=True)))
+    a, _, _ = checkpoint.load(tmp_path / "whole.safetensors")
+    b, header, _ = checkpoint.load(tmp_path / "parts.safetensors")
+    assert header.meta["scheduler"]["last_epoch"] == 14  # the one-cycle schedule went on, not restarted
+    for x, y in zip(a.state_dict().values(), b.state_dict().values()):
+        torch.testing.assert_close(x, y)
+
+
+@pytest.mark.parametrize("kind", ["ae", "vae"])
+def test_a_few_steps_of_the_best_recipe_lower_the_loss_without_nan(tiny_mnist, tmp_path, kind):
+    config = _config(tiny_mnist, tmp_path, model=kind, recipe="best", epochs=3)
+    steps = [e for e in train(config, log_every=1) if isinstance(e, Step)]
+    losses = [s.metrics["loss"] for s in steps]
+    assert all(math.isfinite(v) for v in losses)
+    assert losses[-1] < losses[0]
+    _, header, _ = checkpoint.load(tmp_path / "out.safetensors")
+    assert header.meta["recipe"] == "best" and header.meta["config"]["schedule"] == "onecycle"
+
+
+def test_explicit_options_override_the_recipe():
+    from tui_ae.config import RECIPES
+
+    best = RECIPES["best"]["vae"]
+    resolved = TrainConfig(model="vae", recipe="best", lr=1e-4).resolved()
+    assert resolved.lr == 1e-4 and resolved.epochs == best.epochs and resolved.schedule == best.schedule
+    assert TrainConfig(recipe="seed").resolved().epochs == 10 and TrainConfig().resolved().lr == 5e-4
+
+
+def test_kl_warmup_weights_training_only(tiny_mnist, tmp_path):
+    from tui_ae.models import VAE
+
+    torch.manual_seed(0)
+    vae = VAE().eval()
+    x = torch.rand(4, 1, 28, 28)
+    torch.manual_seed(1)
+    _, full = vae(x)
+    vae.kl_weight = 0.0
+    torch.manual_seed(1)
+    _, evaluated = vae(x)
+    assert evaluated["loss"] == full["loss"]  # evaluation is always the true ELBO
+    torch.manual_seed(1)
+    _, trained = vae.train()(x)
+    assert trained["loss"].item() == pytest.approx(trained["recon"].item())
+    list(train(_config(tiny_mnist, tmp_path, model="vae", epochs=1, kl_warmup=2)))
+    model, header, _ = checkpoint.load(tmp_path / "out.safetensors")
+    assert header.meta["config"]["kl_warmup"] == 2

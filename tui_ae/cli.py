@@ -59,22 +59,28 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 @app.command()
 def train(
     model: Annotated[Literal["ae", "vae"], typer.Option(help="The homework's convolutional AE or its MLP VAE.")] = "ae",
-    epochs: Annotated[int, typer.Option(help="Total epochs (with --resume, including those done).")] = 10,
-    batch_size: Annotated[int, typer.Option(help="Images per batch.")] = 256,
-    lr: Annotated[float, typer.Option(help="Adam's learning rate.")] = 5e-4,
+    recipe: Annotated[Literal["seed", "best"], typer.Option(help="Hyper-parameters: the homework's, or the best found (see README).")] = "seed",
+    epochs: Annotated[Optional[int], typer.Option(help="Total epochs, with --resume counting those done; default: the recipe's.", show_default=False)] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Images per batch; default: the recipe's.", show_default=False)] = None,
+    lr: Annotated[Optional[float], typer.Option(help="Adam's learning rate; the peak under onecycle; default: the recipe's.", show_default=False)] = None,
+    schedule: Annotated[Optional[Literal["constant", "onecycle"]], typer.Option(help="Learning-rate schedule; default: the recipe's.", show_default=False)] = None,
+    weight_decay: Annotated[Optional[float], typer.Option(help="Decoupled weight decay (AdamW); default: the recipe's.", show_default=False)] = None,
+    kl_warmup: Annotated[Optional[int], typer.Option(help="VAE: epochs to ramp the KL weight from 0 to 1; default: the recipe's.", show_default=False)] = None,
+    grad_clip: Annotated[Optional[float], typer.Option(help="Max gradient norm, 0 for none; default: the recipe's.", show_default=False)] = None,
     latent_dim: Annotated[int, typer.Option(help="Size of the latent space; the explorer shows its first two axes.")] = 2,
     dataset: Annotated[Literal["mnist", "fashion-mnist"], typer.Option(help="Which data set.")] = "mnist",
     data_dir: Annotated[Optional[Path], typer.Option(help="A folder that holds the data set's IDX files (no download).")] = None,
     device: Annotated[Literal["auto", "cuda", "mps", "cpu"], typer.Option(help="Where to train; auto picks the best present.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed for initialisation, shuffling and sampling.")] = 0,
-    out: Annotated[Optional[Path], typer.Option(help="Checkpoint file [default: checkpoints/<model>.safetensors].")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Checkpoint file; default: checkpoints/MODEL.safetensors.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue the checkpoint at --out, optimizer state included.")] = False,
     force: Annotated[bool, typer.Option(help="Replace an existing checkpoint at --out.")] = False,
     compile: Annotated[bool, typer.Option(help="torch.compile the model (pays off on CUDA).")] = False,
     amp: Annotated[bool, typer.Option(help="bf16 autocast on CUDA.")] = True,
 ) -> None:
     """Train a model and write its checkpoint after every epoch."""
-    config = TrainConfig(model=model, epochs=epochs, batch_size=batch_size, lr=lr, latent_dim=latent_dim,
+    config = TrainConfig(model=model, recipe=recipe, epochs=epochs, batch_size=batch_size, lr=lr, schedule=schedule,
+                         weight_decay=weight_decay, kl_warmup=kl_warmup, grad_clip=grad_clip, latent_dim=latent_dim,
                          dataset=dataset, data_dir=data_dir, device=device, seed=seed, out=out, resume=resume,
                          force=force, compile=compile, amp=amp)
     from tui_ae import progress  # imports torch
@@ -89,7 +95,7 @@ def train(
 
 @app.command("eval")
 def evaluate(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Checkpoints [default: every one in checkpoints/].")] = None,
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Checkpoints (default: every one in checkpoints/).")] = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="A folder that holds the data set's IDX files.")] = None,
     device: Annotated[Literal["auto", "cuda", "mps", "cpu"], typer.Option(help="Where to evaluate.")] = "auto",
 ) -> None:
@@ -101,8 +107,8 @@ def evaluate(
 
     table = Table(title="Test-set metrics", caption="MSE per pixel; VAE terms in nats per image")
     table.add_column("checkpoint", overflow="fold", min_width=16)
-    for column in ("model", "trained on", "epochs", "MSE", "-ELBO", "recon", "KL"):
-        table.add_column(column, justify="left" if column in ("model", "trained on") else "right", no_wrap=True)
+    for column in ("model", "recipe", "data", "epochs", "MSE", "-ELBO", "recon", "KL"):
+        table.add_column(column, justify="left" if column in ("model", "recipe", "data") else "right", no_wrap=True)
     failed = 0
     for path in paths:
         try:
@@ -112,7 +118,7 @@ def evaluate(
             failed += 1
             continue
         vae = header.kind == "vae"
-        table.add_row(str(path), header.kind.upper(), header.meta["data_source"].split(":")[0].replace("mnist-sample", "sample"),
+        table.add_row(str(path), header.kind.upper(), header.meta.get("recipe", "seed"), header.meta["data_source"].split(":")[0].replace("mnist-sample", "sample"),
                       str(header.meta["epochs_done"]), f"{m['mse']:.6f}",
                       *(f"{m[k]:.2f}" if vae else "-" for k in ("loss", "recon", "kl")))
     if table.row_count:
@@ -123,8 +129,8 @@ def evaluate(
 
 @app.command()
 def explore(
-    ae: Annotated[Optional[Path], typer.Option(help="AE checkpoint [default: checkpoints/ae.safetensors].")] = None,
-    vae: Annotated[Optional[Path], typer.Option(help="VAE checkpoint [default: checkpoints/vae.safetensors].")] = None,
+    ae: Annotated[Optional[Path], typer.Option(help="AE checkpoint (default: checkpoints/ae.safetensors).")] = None,
+    vae: Annotated[Optional[Path], typer.Option(help="VAE checkpoint (default: checkpoints/vae.safetensors).")] = None,
     color: Annotated[Literal["auto", "truecolor", "256", "16", "mono"], typer.Option(help="Colours to draw with; auto guesses from the environment.")] = "auto",
     glyph: Annotated[Literal["upper", "lower"], typer.Option(help="Half block to draw digits with; switch if your font leaves seams.")] = "upper",
     data_dir: Annotated[Optional[Path], typer.Option(help="Where the test images for compare mode are.")] = None,

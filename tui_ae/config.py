@@ -1,23 +1,54 @@
-"""Training settings: Typer options -> TrainConfig -> the code. Defaults are the homework's."""
+"""Training settings: Typer options -> TrainConfig -> the code.
+
+A recipe is a named set of hyper-parameters; an option given explicitly
+overrides the recipe's value for it (a field left None takes the recipe's).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Literal
 
 from tui_ae.errors import TuiAeError
 
 DeviceName = Literal["auto", "cuda", "mps", "cpu"]
+RecipeName = Literal["seed", "best"]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    epochs: int
+    batch_size: int
+    lr: float  # Adam's learning rate; the peak of the one-cycle schedule
+    schedule: Literal["constant", "onecycle"] = "constant"
+    weight_decay: float = 0.0
+    kl_warmup: int = 0  # VAE: epochs over which the KL term's weight rises from 0 to 1
+    grad_clip: float = 0.0  # max gradient norm; 0 = no clipping
+
+
+_SEED = Recipe(epochs=10, batch_size=256, lr=5e-4)  # the homework's hyper-parameters
+RECIPES: dict[RecipeName, dict[str, Recipe]] = {
+    "seed": {"ae": _SEED, "vae": _SEED},
+    "best": {  # chosen by benchmarks/sweep.py; see BENCHMARKS.md
+        "ae": Recipe(epochs=60, batch_size=128, lr=3e-3, schedule="onecycle"),
+        "vae": Recipe(epochs=60, batch_size=128, lr=2e-3, schedule="onecycle"),
+    },
+}
 
 
 @dataclass
 class TrainConfig:
     model: Literal["ae", "vae"] = "ae"
+    recipe: RecipeName = "seed"
     latent_dim: int = 2  # the homework's "encoded feature dimension"
-    epochs: int = 10
-    batch_size: int = 256
-    lr: float = 5e-4  # Adam
+    epochs: int | None = None  # None: the recipe's, as for every field down to grad_clip
+    batch_size: int | None = None
+    lr: float | None = None
+    schedule: Literal["constant", "onecycle"] | None = None
+    weight_decay: float | None = None
+    kl_warmup: int | None = None
+    grad_clip: float | None = None
     dataset: Literal["mnist", "fashion-mnist"] = "mnist"
     data_dir: Path | None = None  # None: cache, then download, then the embedded sample
     device: DeviceName = "auto"
@@ -27,6 +58,11 @@ class TrainConfig:
     force: bool = False  # replace an existing checkpoint at `out`
     compile: bool = False  # torch.compile the model; pays off on CUDA only
     amp: bool = True  # bf16 autocast on CUDA; ignored elsewhere
+
+    def resolved(self) -> TrainConfig:
+        """This config with every field the user left None taken from the recipe."""
+        recipe = RECIPES[self.recipe][self.model]
+        return replace(self, **{f.name: getattr(recipe, f.name) for f in fields(Recipe) if getattr(self, f.name) is None})
 
     @property
     def checkpoint_path(self) -> Path:
@@ -39,6 +75,9 @@ class TrainConfig:
                 raise TuiAeError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if not self.lr > 0:
             raise TuiAeError(f"--lr must be positive, got {self.lr}")
+        for name in ("weight_decay", "kl_warmup", "grad_clip"):
+            if getattr(self, name) < 0:
+                raise TuiAeError(f"--{name.replace('_', '-')} must not be negative, got {getattr(self, name)}")
 
 
 def resolve_device(name: DeviceName):

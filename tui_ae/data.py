@@ -161,7 +161,12 @@ class DeviceLoader:
         self.labels = digits.labels.to(device)
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.seed = seed
         self.generator = torch.Generator(device=device).manual_seed(seed)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make the epoch's order depend on (seed, epoch) alone, so a resumed run sees the same batches."""
+        self.generator.manual_seed(self.seed * 100_003 + epoch)
 
     def __len__(self) -> int:
         return math.ceil(len(self.labels) / self.batch_size)

@@ -106,7 +106,8 @@ class VAE(nn.Module):
     """The homework's MLP VAE (784-512-256-z), layer names as printed.
 
     The loss is the negative ELBO per image in nats: Bernoulli reconstruction
-    (binary cross-entropy summed over the 784 pixels) plus KL(q(z|x) || N(0, I)).
+    (binary cross-entropy summed over the 784 pixels) plus KL(q(z|x) || N(0, I)),
+    the KL weighted by kl_weight in training (1 but during a warm-up).
     BCE is taken on the decoder's logits, which equals the homework's sigmoid
     followed by BCE but is stable, and safe under autocast.
     """
@@ -116,6 +117,7 @@ class VAE(nn.Module):
     def __init__(self, latent_dim: int = 2, x_dim: int = 784, h_dim1: int = 512, h_dim2: int = 256):
         super().__init__()
         self.latent_dim = latent_dim
+        self.kl_weight = 1.0  # < 1 only while a recipe warms the KL term up; evaluation always uses 1
         # encoder part
         self.fc1 = nn.Linear(x_dim, h_dim1)
         self.fc2 = nn.Linear(h_dim1, h_dim2)
@@ -154,7 +156,8 @@ class VAE(nn.Module):
         # scale; in training the sample's decoding is close enough and costs nothing.
         recon = torch.sigmoid(logits) if self.training else self.decode(mu).float()
         mse = F.mse_loss(recon, x).detach()
-        return recon, {"loss": recon_nats + kl, "recon": recon_nats, "kl": kl, "mse": mse}
+        kl_weight = self.kl_weight if self.training else 1.0
+        return recon, {"loss": recon_nats + kl_weight * kl, "recon": recon_nats, "kl": kl, "mse": mse}
 
 
 MODELS: dict[str, type[ConvAE] | type[VAE]] = {"ae": ConvAE, "vae": VAE}

@@ -90,6 +90,7 @@ def _check_finite(metrics: Metrics, epoch: int, path: Path, last_saved: int) -> 
 
 
 def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[Started | Step | EpochDone]:
+    config = config.resolved()
     config.validate()
     device = resolve_device(config.device)
     path = config.checkpoint_path
@@ -101,35 +102,48 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
     val_loader = data.DeviceLoader(val_set, 1024, device, shuffle=False)
 
     model = build_model(config.model, latent_dim=config.latent_dim)
-    optimizer_state, history = None, []
+    header = optimizer_state = None
     if config.resume:
         model, header, optimizer_state = checkpoint.load(path, kind=config.model)
-        history = header.meta["history"]
         if model.latent_dim != config.latent_dim:
             raise TuiAeError(f"{path} has latent dimension {model.latent_dim}; pass --latent-dim {model.latent_dim}")
     elif path.exists() and not config.force:
         raise TuiAeError(f"{path} exists: pass --resume to continue it, --force to replace it, or --out for a new file")
-    model.to(device).train()
-    # fused Adam: one kernel for all parameters on CUDA; the CPU default (foreach) is as fast there
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=device.type == "cuda")
-    if optimizer_state is not None:
-        optimizer.load_state_dict(optimizer_state)
+    history = header.meta["history"] if header else []
     start_epoch = len(history)
     if start_epoch >= config.epochs:
         raise TuiAeError(f"{path} has already trained {start_epoch} epochs: pass --epochs above {start_epoch} to go on")
+    model.to(device).train()
+    # AdamW with weight_decay 0 is Adam. Fused: one kernel for all parameters on CUDA.
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
+                                  fused=device.type == "cuda")
+    scheduler = None
+    if config.schedule == "onecycle":
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.lr, total_steps=config.epochs * len(train_loader))
+    if optimizer_state is not None:
+        optimizer.load_state_dict(optimizer_state)
+        if scheduler is not None and header.meta.get("scheduler"):
+            scheduler.load_state_dict(header.meta["scheduler"])
     step_fn = torch.compile(model) if config.compile else model
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=config.amp and device.type == "cuda")
 
     yield Started(str(device), source, len(train_set), len(val_set), start_epoch, config.epochs, len(train_loader))
     for epoch in range(start_epoch + 1, config.epochs + 1):
         model.train()
+        train_loader.set_epoch(epoch)
         started, sums, seen = time.perf_counter(), {}, 0
         for step, (x, _) in enumerate(train_loader, 1):
+            if config.kl_warmup:  # the VAE's KL weight rises linearly from 0 to 1
+                model.kl_weight = min(1.0, (epoch - 1 + step / len(train_loader)) / config.kl_warmup)
             with autocast:
                 _, losses = step_fn(x)
             optimizer.zero_grad(set_to_none=True)
             losses["loss"].backward()
+            if config.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             seen += len(x)
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0) + v.detach().float() * len(x)
@@ -143,11 +157,12 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
         _check_finite(val_metrics, epoch, path, len(history))
         seconds = time.perf_counter() - started
         history.append({"epoch": epoch, "train": train_metrics, "val": val_metrics, "seconds": round(seconds, 3)})
-        checkpoint.save(path, model, _meta(config, source, history), optimizer, encode_all(model, val_loader))
+        meta = _meta(config, source, history, scheduler)
+        checkpoint.save(path, model, meta, optimizer, encode_all(model, val_loader))
         yield EpochDone(epoch, train_metrics, val_metrics, seconds, path)
 
 
-def _meta(config: TrainConfig, source: str, history: list[dict]) -> dict:
+def _meta(config: TrainConfig, source: str, history: list[dict], scheduler) -> dict:
     settings = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}
     return {
         "dataset": config.dataset,
@@ -155,7 +170,9 @@ def _meta(config: TrainConfig, source: str, history: list[dict]) -> dict:
         "epochs_done": len(history),
         "best_val_loss": min(h["val"]["loss"] for h in history),
         "history": history,
+        "recipe": config.recipe,
         "config": settings,
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
         "versions": {"tui_ae": tui_ae.__version__, "torch": torch.__version__, "numpy": np.__version__},
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
