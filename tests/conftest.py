@@ -53,3 +53,46 @@ def tiny_mnist(tmp_path: Path) -> Path:
 def no_user_cache(tmp_path_factory, monkeypatch):
     """Never read or download into the user's real data cache from a test."""
     monkeypatch.setenv("TUI_AE_DATA", str(tmp_path_factory.mktemp("cache")))
+
+
+# -- The explorer's tests (test_app.py, test_snapshots.py): two small models, trained here ---------------------
+
+
+def train_tiny(kind: str, path: Path, steps: int = 120, seed: int = 0) -> Path:
+    """A seeded AE or VAE, a few Adam steps on fake_digits, saved with its latent map; deterministic on one machine."""
+    import torch
+
+    from tui_ae.checkpoint import LatentMap, save
+    from tui_ae.models import build_model
+
+    images, labels = fake_digits(600, seed=2)
+    x = torch.from_numpy(images).float().div(255).unsqueeze(1)  # (600, 1, 28, 28)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one thread: the same sums in the same order on every run
+    try:
+        torch.manual_seed(seed)
+        model = build_model(kind, latent_dim=2)
+        optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+        generator = torch.Generator().manual_seed(seed)
+        for _ in range(steps):
+            batch = x[torch.randint(len(x), (64,), generator=generator)]
+            _, losses = model(batch)
+            optimizer.zero_grad()
+            losses["loss"].backward()
+            optimizer.step()
+        model.eval()
+        with torch.inference_mode():
+            points = model.encode(x).numpy()
+    finally:
+        torch.set_num_threads(threads)
+    meta = {"dataset": "mnist", "data_source": "fake", "epochs_done": 1, "best_val_loss": float(losses["loss"].detach()),
+            "history": [], "config": {}, "versions": {}, "date": ""}
+    save(path, model, meta, latent_map=LatentMap(points, labels))
+    return path
+
+
+@pytest.fixture(scope="session")
+def explorer_checkpoints(tmp_path_factory) -> tuple[Path, Path]:
+    """(ae_path, vae_path): the two small models the explorer's tests open."""
+    folder = tmp_path_factory.mktemp("explorer")
+    return train_tiny("ae", folder / "ae.safetensors"), train_tiny("vae", folder / "vae.safetensors")

@@ -1,0 +1,199 @@
+"""How fast `tui-ae explore` opens, answers a key, and how much memory it holds.
+
+    python benchmarks/explore_latency.py [--ae checkpoints/ae.safetensors] [--vae ...] [--runs 5] [--presses 200]
+
+1. Start-up: `tui-ae explore` is spawned in a pseudo-terminal (120x40, truecolor) and
+   its output read until it holds the whole first frame: both maps' titles, the
+   legend's last entry and the footer, with the digit panels still loading (ANSI
+   escapes stripped before matching). Timed from just before the spawn, so Python's
+   start-up and every import are included. Then until the decoded digits arrive.
+2. Memory: the same process's VmRSS (and peak VmHWM) from /proc once both models
+   are loaded, after compare mode has loaded the test images, and after grid mode.
+3. Key latency: the app in-process under Textual's Pilot (headless), both models
+   decoding. Per arrow press: from just before `pilot.press(key)` to the end of the
+   last frame that press produced, the frame encoded to the terminal's escape
+   sequences as the real driver would (headless Textual skips that step; it is
+   added back here, and its bytes counted). Pilot's own idle-waiting after a press
+   (>= 20 ms of sleeping) is not part of the figure; its wall time is reported apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import os
+import re
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+ANSI = re.compile(rb"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|[@-Z\\-_])")
+FIRST_FRAME = [b"AE latent space", b"VAE latent space", b"\xe2\x97\x8f 9", b"Quit", b"loading the"]
+COLUMNS, ROWS = 120, 40
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    """(VmRSS, VmHWM) of a process, in MB."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+class Terminal:
+    """A program in a pseudo-terminal; `wait_for` reads its screen output until a pattern shows."""
+
+    def __init__(self, argv: list[str], cwd: Path) -> None:
+        self.master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
+        env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor")
+        self.start = time.perf_counter()
+        self.process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
+                                        start_new_session=True)
+        os.close(slave)
+        self.text = b""  # everything written so far, escapes stripped
+
+    def wait_for(self, patterns: list[bytes], since: int = 0, timeout: float = 30.0) -> float:
+        """Seconds from the spawn until every pattern is in the output after offset `since`."""
+        raw = b""
+        deadline = time.perf_counter() + timeout
+        while not all(p in self.text[since:] for p in patterns):
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"no {patterns} in {self.text[since:][-2000:]!r}")
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if ready:
+                try:
+                    raw += os.read(self.master, 1 << 16)
+                except OSError:
+                    break
+                self.text = ANSI.sub(b"", raw) if not since else self.text[:since] + ANSI.sub(b"", raw)
+        return time.perf_counter() - self.start
+
+    def send(self, keys: bytes) -> int:
+        offset = len(self.text)
+        os.write(self.master, keys)
+        return offset
+
+    def close(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+        os.close(self.master)
+
+
+def startup(argv: list[str], cwd: Path, runs: int) -> None:
+    firsts, loaded = [], []
+    for run in range(runs):
+        term = Terminal(argv, cwd)
+        try:
+            firsts.append(term.wait_for(FIRST_FRAME))
+            loaded.append(term.wait_for([b"\xe2\x96\x80" * 8]))  # a decoded digit's half blocks
+            if run == runs - 1:
+                time.sleep(0.5)
+                rss, hwm = rss_mb(term.process.pid)
+                print(f"memory, models loaded:          VmRSS {rss:6.0f} MB  (peak {hwm:.0f} MB)")
+                since = term.send(b"c")
+                term.wait_for([b"MSE"], since)
+                time.sleep(0.3)
+                rss, hwm = rss_mb(term.process.pid)
+                print(f"memory, compare mode (tests):   VmRSS {rss:6.0f} MB  (peak {hwm:.0f} MB)")
+                since = term.send(b"cg")
+                term.wait_for([b"shrunk"], since)
+                time.sleep(0.5)
+                rss, hwm = rss_mb(term.process.pid)
+                print(f"memory, grid mode:              VmRSS {rss:6.0f} MB  (peak {hwm:.0f} MB)")
+        finally:
+            term.close()
+    firsts.sort()
+    loaded.sort()
+    print(f"first full frame ({runs} runs):      median {firsts[len(firsts) // 2] * 1000:6.0f} ms  "
+          f"min {firsts[0] * 1000:.0f}  max {firsts[-1] * 1000:.0f}")
+    print(f"digits decoded ({runs} runs):        median {loaded[len(loaded) // 2] * 1000:6.0f} ms  "
+          f"min {loaded[0] * 1000:.0f}  max {loaded[-1] * 1000:.0f}")
+
+
+async def key_latency(ae: Path | None, vae: Path | None, presses: int) -> None:
+    from textual._compositor import CompositorUpdate
+
+    from tui_ae.tui.app import ExplorerApp
+
+    app = ExplorerApp(ae, vae, color_mode="truecolor")
+    frames: list[tuple[float, float, int]] = []  # (time the frame was encoded, main thread's CPU time, bytes)
+    display = app._display
+
+    def encoding_display(screen, renderable) -> None:
+        display(screen, renderable)
+        if isinstance(renderable, CompositorUpdate):
+            data = renderable.render_segments(app.console)  # what the real driver would write
+            frames.append((time.perf_counter(), time.thread_time(), len(data.encode())))
+
+    app._display = encoding_display
+    pattern = ["right"] * 25 + ["up"] * 12 + ["left"] * 25 + ["down"] * 12  # a loop: every press moves
+    async with app.run_test(size=(COLUMNS, ROWS)) as pilot:
+        for _ in range(3):
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+        assert all(s.model is not None for s in app.slots.values() if s.usable), "models did not load"
+        latencies, cpu, walls, sizes, by_key = [], [], [], [], {}
+        for i in range(presses + 10):
+            key = pattern[i % len(pattern)]
+            frames.clear()
+            start, start_cpu = time.perf_counter(), time.thread_time()
+            await pilot.press(key)
+            await pilot.pause()
+            wall = time.perf_counter() - start
+            if i < 10:  # warm-up
+                continue
+            if not frames:
+                raise RuntimeError(f"press {i} ({key}) produced no frame")
+            latencies.append(frames[-1][0] - start)
+            cpu.append(frames[-1][1] - start_cpu)
+            by_key.setdefault(key in ("left", "right"), []).append(latencies[-1])
+            walls.append(wall)
+            sizes.append(sum(size for _, _, size in frames))
+    latencies.sort()
+    cpu.sort()
+    sizes.sort()
+    n = len(latencies)
+    print(f"key -> frame, {n} arrow presses:  p50 {latencies[n // 2] * 1000:5.1f} ms  "
+          f"p95 {latencies[int(n * 0.95)] * 1000:5.1f} ms  max {latencies[-1] * 1000:5.1f} ms")
+    print(f"  main thread's CPU time in that:  p50 {cpu[n // 2] * 1000:5.1f} ms  p95 {cpu[int(n * 0.95)] * 1000:5.1f} ms"
+          f"  (the work itself, whatever else the machine is doing)")
+    for sideways, values in sorted(by_key.items()):
+        values.sort()
+        print(f"  {'left/right' if sideways else 'up/down':10s} ({len(values):3d} presses):    p50 "
+              f"{values[len(values) // 2] * 1000:5.1f} ms  p95 {values[int(len(values) * 0.95)] * 1000:5.1f} ms")
+    print(f"bytes written per press:          median {sizes[n // 2]:,}  max {sizes[-1]:,}  "
+          f"(full screen {COLUMNS}x{ROWS})")
+    print(f"pilot.press + pause wall time:    median {sorted(walls)[n // 2] * 1000:5.1f} ms (Pilot's idle waits)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--ae", type=Path, default=Path("checkpoints/ae.safetensors"))
+    parser.add_argument("--vae", type=Path, default=Path("checkpoints/vae.safetensors"))
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--presses", type=int, default=200)
+    parser.add_argument("--keys-only", action="store_true", help="only the key latency")
+    args = parser.parse_args()
+    executable = shutil.which("tui-ae")
+    if executable is None:
+        sys.exit("tui-ae is not installed (pip install -e .)")
+    load = os.getloadavg()[0]
+    print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f}; python {sys.version.split()[0]}; "
+          f"{COLUMNS}x{ROWS} terminal")
+    argv = [executable, "explore", "--ae", str(args.ae.resolve()), "--vae", str(args.vae.resolve())]
+    if not args.keys_only:
+        startup(argv, Path.cwd(), args.runs)
+    asyncio.run(key_latency(args.ae, args.vae, args.presses))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Pictures of the explorer's screens, over the small models trained in conftest.
+
+Regenerate after an intended change with `pytest tests/test_snapshots.py --snapshot-update`,
+and look at the SVGs before committing them. Textual's screenshots are always
+truecolor: the other colour modes are covered by test_render.py and test_app.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tui_ae.tui.app import ExplorerApp
+
+SIZE = (100, 32)
+
+
+@pytest.fixture
+def explorer(explorer_checkpoints):
+    ae, vae = explorer_checkpoints
+    return ExplorerApp(ae, vae, seed=0)  # compare mode reads the embedded sample (conftest empties the cache)
+
+
+def settled_after(*keys: str):
+    """A run_before that lets the models load, presses keys, and lets their workers finish too."""
+
+    async def run_before(pilot) -> None:
+        for group in ((), keys):
+            await pilot.press(*group)
+            for _ in range(3):
+                await pilot.pause()
+                await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+
+    return run_before
+
+
+def test_explore(snap_compare, explorer):
+    assert snap_compare(explorer, terminal_size=SIZE, run_before=settled_after())
+
+
+def test_explore_after_moves(snap_compare, explorer):
+    keys = ("right", "right", "shift+up", "tab", "left", "down", "down")
+    assert snap_compare(explorer, terminal_size=SIZE, run_before=settled_after(*keys))
+
+
+def test_explore_linked(snap_compare, explorer):
+    keys = ("shift+right", "space", "shift+down")
+    assert snap_compare(explorer, terminal_size=SIZE, run_before=settled_after(*keys))
+
+
+def test_compare(snap_compare, explorer):
+    assert snap_compare(explorer, terminal_size=SIZE, run_before=settled_after("c", "n", "n"))
+
+
+def test_grid(snap_compare, explorer):
+    assert snap_compare(explorer, terminal_size=SIZE, run_before=settled_after("g"))
+
+
+def test_small_terminal(snap_compare, explorer):
+    assert snap_compare(explorer, terminal_size=(80, 24), run_before=settled_after())
+
+
+def test_too_small(snap_compare, explorer):
+    assert snap_compare(explorer, terminal_size=(40, 12), run_before=settled_after())

@@ -1,0 +1,205 @@
+"""A model's latent space: its encoded points, one majority label per cell, and a crosshair.
+
+Line API: the map's lines are built once per size (render.map_cells/map_lines) and
+kept as runs of segments; the crosshair and the compare mode's mark are laid over them as
+lines are asked for. A cursor move refreshes only the old and new crosshair's row
+(and column, when it moves sideways), so over SSH a move sends a few hundred bytes of map.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import accumulate
+
+import numpy as np
+from rich.color import Color, ColorSystem
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.geometry import Region
+from textual.message import Message
+from textual.strip import Strip
+from textual.widget import Widget
+
+from tui_ae.render import Bounds, ColorMode, cell_of, map_cells, map_lines, point_of
+
+Cell = tuple[int, int]  # (col, row)
+
+
+@dataclass(frozen=True)
+class CrosshairStyles:
+    line: Style  # the crosshair's ─ and │ over empty cells
+    under: Style | None  # added to a point's marker that the crosshair crosses
+    cursor: Style
+    mark: Style  # compare mode's encoded test image
+
+
+@lru_cache(maxsize=8)
+def crosshair_styles(mode: ColorMode) -> CrosshairStyles:
+    if mode == "mono":
+        return CrosshairStyles(Style(), None, Style(bold=True, reverse=True), Style(bold=True, reverse=True))
+    if mode == "16":
+        return CrosshairStyles(Style(color="bright_black"), None, Style(color="bright_white", bold=True),
+                               Style(color="black", bgcolor="bright_white", bold=True))
+
+    def colour(hex_: str) -> Color:
+        c = Color.parse(hex_)
+        return c if mode == "truecolor" else c.downgrade(ColorSystem.EIGHT_BIT)
+
+    return CrosshairStyles(Style(color=colour("#6c6c6c")), Style(bgcolor=colour("#3a3a3a")),
+                           Style(color=colour("#ffffff"), bold=True),
+                           Style(color=colour("#000000"), bgcolor=colour("#ffffff"), bold=True))
+
+
+class LatentMap(Widget):
+    DEFAULT_CSS = """
+    LatentMap { width: 1fr; height: 1fr; }
+    """
+    CURSOR, MARK, ROW_LINE, COLUMN_LINE = "╋", "◆", "─", "│"
+
+    @dataclass
+    class Clicked(Message):
+        """The user clicked a cell; x, y are its centre in latent coordinates."""
+
+        latent_map: LatentMap
+        x: float
+        y: float
+
+        @property
+        def control(self) -> LatentMap:
+            return self.latent_map
+
+    def __init__(self, points: np.ndarray, labels: np.ndarray, bounds: Bounds, *, mode: ColorMode = "truecolor",
+                 id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.points, self.labels, self.bounds, self.mode = points, labels, bounds, mode
+        self._cross = crosshair_styles(mode)
+        self.cursor_point: tuple[float, float] | None = None  # latent coordinates
+        self.mark_point: tuple[float, float] | None = None
+        self._cursor_cell: Cell | None = None  # where they fall on the map as built
+        self._mark_cell: Cell | None = None
+        self._cells = np.full((0, 0), -1, np.int8)  # (height, width) majority labels, -1 empty
+        self._rows: list[list[Segment]] = []  # per row: runs of equal cells
+        self._starts: list[list[int]] = []  # per row: the column each run starts at
+
+    # -- geometry ----------------------------------------------------------------------------
+    @property
+    def grid(self) -> tuple[int, int]:
+        """(width, height) in cells of the map as last built."""
+        return self._cells.shape[1], self._cells.shape[0]
+
+    def cell(self, point: tuple[float, float] | None) -> Cell | None:
+        width, height = self.grid
+        if point is None or width == 0 or height == 0:
+            return None
+        return cell_of(point[0], point[1], self.bounds, width, height)
+
+    def step(self) -> tuple[float, float]:
+        """One cell's size in latent units (x, y); a fiftieth of the bounds before the first layout."""
+        width, height = self.grid
+        x_min, x_max, y_min, y_max = self.bounds
+        return (x_max - x_min) / (width or 50), (y_max - y_min) / (height or 50)
+
+    # -- state -------------------------------------------------------------------------------
+    def set_cursor(self, x: float, y: float) -> None:
+        old = self._cursor_cell
+        self.cursor_point = (x, y)
+        new = self._cursor_cell = self.cell(self.cursor_point)
+        if new == old:
+            return
+        if old is None or new is None:
+            self.refresh()
+            return
+        width, height = self.grid
+        regions = {Region(0, old[1], width, 1), Region(0, new[1], width, 1)}  # the cursor's rows
+        if old[0] != new[0]:  # and its columns, only where it moved sideways
+            regions |= {Region(old[0], 0, 1, height), Region(new[0], 0, 1, height)}
+        self.refresh(*regions)
+
+    def set_mark(self, point: tuple[float, float] | None) -> None:
+        old = self._mark_cell
+        self.mark_point = point
+        new = self._mark_cell = self.cell(point)
+        for cell in {old, new} - {None}:
+            self.refresh(Region(cell[0], cell[1], 1, 1))
+
+    # -- drawing -----------------------------------------------------------------------------
+    def on_resize(self, event: events.Resize) -> None:
+        self._build()
+        self.refresh()
+
+    def _build(self) -> None:
+        """The map's rows as runs of equal cells, the widget's style under them, and where each run starts."""
+        width, height = self.content_size
+        self._rows, self._starts = [], []
+        self._blank = Strip.blank(max(width, 0), self.rich_style)
+        if width <= 0 or height <= 0:
+            self._cells = np.full((0, 0), -1, np.int8)
+            return
+        self._cells = map_cells(self.points, self.labels, self.bounds, width, height)
+        self._cursor_cell, self._mark_cell = self.cell(self.cursor_point), self.cell(self.mark_point)
+        base = self.rich_style  # looked up once: it walks the DOM
+        cross = self._cross
+        self._line_style, self._cursor_style, self._mark_style = base + cross.line, base + cross.cursor, base + cross.mark
+        for line in map_lines(self._cells, mode=self.mode):
+            runs = list(Segment.apply_style(line, base))
+            self._rows.append(runs)
+            self._starts.append(list(accumulate((len(run.text) for run in runs[:-1]), initial=0)))
+
+    def render_line(self, y: int) -> Strip:
+        width, height = self.content_size
+        if self._cells.shape != (height, width):
+            self._build()
+        if y >= len(self._rows):
+            return self._blank
+        cursor, mark = self._cursor_cell, self._mark_cell
+        runs, starts = self._rows[y], self._starts[y]
+        if cursor is not None and cursor[1] == y:
+            runs = self._crosshair_row(runs)
+            runs, starts = self._put(runs, starts, cursor[0], Segment(self.CURSOR, self._cursor_style))
+        elif cursor is not None:
+            runs, starts = self._put(runs, starts, cursor[0], self._crossed(runs, starts, cursor[0], y))
+        if mark is not None and mark[1] == y and mark != cursor:
+            runs, starts = self._put(runs, starts, mark[0], Segment(self.MARK, self._mark_style))
+        return Strip(runs, width)
+
+    def _crossed(self, runs: list[Segment], starts: list[int], col: int, row: int) -> Segment:
+        """The cell (col, row) with the crosshair's column through it."""
+        if self._cells[row, col] < 0:
+            return Segment(self.COLUMN_LINE, self._line_style)
+        run = runs[bisect_right(starts, col) - 1]
+        under = self._cross.under
+        return Segment(run.text[0], run.style + under if under else run.style)
+
+    def _crosshair_row(self, runs: list[Segment]) -> list[Segment]:
+        under, line = self._cross.under, self._line_style
+        return [
+            (Segment(run.text, run.style + under) if under else run)
+            if run.text.strip()  # a run of markers
+            else Segment(self.ROW_LINE * len(run.text), line)
+            for run in runs
+        ]
+
+    @staticmethod
+    def _put(runs: list[Segment], starts: list[int], col: int, cell: Segment) -> tuple[list[Segment], list[int]]:
+        """The runs with the cell at col replaced, splitting the run it falls in (no Strip.crop: cheaper)."""
+        k = bisect_right(starts, col) - 1
+        run, offset = runs[k], col - starts[k]
+        pieces, at = [cell], [col]
+        if offset:
+            pieces.insert(0, Segment(run.text[:offset], run.style))
+            at.insert(0, starts[k])
+        if offset + 1 < len(run.text):
+            pieces.append(Segment(run.text[offset + 1 :], run.style))
+            at.append(col + 1)
+        return runs[:k] + pieces + runs[k + 1 :], starts[:k] + at + starts[k + 1 :]
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        width, height = self.grid
+        if offset is None or width == 0:
+            return
+        x, y = point_of(offset.x, offset.y, self.bounds, width, height)
+        self.post_message(self.Clicked(self, x, y))
