@@ -332,6 +332,30 @@ async def test_few_colours_draw_digits_as_map_markers(make_app, mode):
         assert set(app.digit_views["ae"]._strips[3].text) <= set(" ░▒▓█")
 
 
+async def test_a_latent_space_of_more_than_two_dimensions_is_walked_in_its_first_two(tmp_path):
+    from tui_ae.checkpoint import LatentMap as StoredMap
+    from tui_ae.checkpoint import save
+    from tui_ae.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("vae", latent_dim=3).eval()
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(300, 3)).astype(np.float32)
+    path = tmp_path / "vae3.safetensors"
+    save(path, model, {"dataset": "mnist", "data_source": "test", "epochs_done": 0, "best_val_loss": 1.0,
+                       "history": [], "config": {}, "versions": {}, "date": ""},
+         latent_map=StoredMap(points, (np.arange(300) % 10).astype(np.uint8)))
+    app = ExplorerApp(None, path, seed=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.active == "vae"
+        await pilot.press("right", "up")
+        slot = app.slots["vae"]
+        with torch.inference_mode():
+            expected = model.decode(torch.tensor([[slot.x, slot.y, 0.0]]))[0, 0].numpy()
+        np.testing.assert_allclose(shown(app, "vae"), expected, atol=1e-6)
+
+
 def test_importing_the_app_does_not_import_torch():
     code = "import sys, tui_ae.tui.app; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -34,6 +34,11 @@ def settled_after(*keys: str):
     return run_before
 
 
+def test_first_frame_while_the_models_load(snap_compare, explorer_checkpoints):
+    app = ExplorerApp(*explorer_checkpoints, seed=0, load_models=False)
+    assert snap_compare(app, terminal_size=SIZE)
+
+
 def test_explore(snap_compare, explorer):
     assert snap_compare(explorer, terminal_size=SIZE, run_before=settled_after())
 

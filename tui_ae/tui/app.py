@@ -2,8 +2,8 @@
 
 The first frame draws from the checkpoints alone (numpy: the stored latent maps);
 torch and the models load in a thread worker once that frame is out, and the
-digit panels say "loading" meanwhile. Decoding one point takes ~0.1 ms per model
-on a CPU, so moves decode synchronously on the main thread.
+digit panels say "loading" meanwhile. Decoding one point takes well under a
+millisecond on a CPU, so moves decode synchronously on the main thread.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class ExplorerApp(App):
                  load_models: bool = True) -> None:
         super().__init__(ansi_color=color_mode == "16")  # 16 colours: the terminal's own palette
         self.color_mode, self.glyph, self.data_dir = color_mode, glyph, data_dir
-        self.load_models = load_models  # False: tests hand the models over themselves
+        self.load_models = load_models  # False: the digit panels stay as in the first frame (tests)
         if color_mode in COLOR_SYSTEMS:  # the flag wins over Textual's detection (ssh drops COLORTERM)
             self.console._color_system = COLOR_SYSTEMS[color_mode]
         elif not any(isinstance(f, Monochrome) for f in self._filters):

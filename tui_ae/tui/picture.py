@@ -70,9 +70,13 @@ class Picture(Widget):
 
     def _message_strips(self, size: Size) -> list[Strip]:
         console = self.app.console
-        text = Text(self.message, justify="center", style="italic")
-        lines = console.render_lines(text, console.options.update_width(size.width), pad=False)
-        return self._centre([Strip(line).apply_style(self.rich_style) for line in lines], size)
+        strips = []
+        text = Text(self.message)
+        text.stylize("italic")  # a span, which wrap() keeps (a Text's base style it does not)
+        for line in text.wrap(console, size.width):
+            line.rstrip()
+            strips.append(Strip(line.render(console), line.cell_len).apply_style(self.rich_style))
+        return self._centre(strips, size)
 
     def _centre(self, strips: list[Strip], size: Size) -> list[Strip]:
         """Strips centred in the content area; only the padding takes the widget's style (an image has its own)."""
