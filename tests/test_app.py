@@ -356,6 +356,27 @@ async def test_a_latent_space_of_more_than_two_dimensions_is_walked_in_its_first
         np.testing.assert_allclose(shown(app, "vae"), expected, atol=1e-6)
 
 
+async def test_random_keys_and_resizes_never_crash(make_app, tiny_mnist):
+    """A seeded monkey: every key the app binds, and sizes from tiny to large, in any order."""
+    keys = ["left", "right", "up", "down", "shift+left", "shift+up", "H", "j", "tab", "space", "c", "g", "b",
+            "n", "p", "r", "7", "escape", "question_mark", "escape"]
+    sizes = [(100, 32), (80, 24), (40, 12), (60, 20), (200, 66), (59, 30), (120, 19)]
+    rng = np.random.default_rng(1)
+    app = make_app(data_dir=tiny_mnist)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for step in range(60):
+            if rng.random() < 0.1:
+                await pilot.resize_terminal(*sizes[rng.integers(len(sizes))])
+            else:
+                await pilot.press(keys[rng.integers(len(keys))])
+            if step % 20 == 0:
+                await settle(pilot)
+        await pilot.resize_terminal(*SIZE)
+        await settle(pilot)
+        assert not isinstance(app.screen, TooSmallScreen)
+
+
 def test_importing_the_app_does_not_import_torch():
     code = "import sys, tui_ae.tui.app; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
