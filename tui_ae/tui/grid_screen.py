@@ -6,6 +6,8 @@ was resized, or the VAE's grid switched space meanwhile) is dropped on arrival.
 
 from __future__ import annotations
 
+from functools import partial
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -68,8 +70,7 @@ class GridScreen(Screen):
             view.border_subtitle = f"{cols}×{rows}" + (", shrunk to 14×14" if halved else "")
             if view.image is None:
                 view.show_message("decoding…")
-            self.run_worker(lambda slot=slot, key=key: self._decode(slot, key), thread=True,
-                            group=f"grid-{kind}", exclusive=True)
+            self.run_worker(partial(self._decode, slot, key), thread=True, group=f"grid-{kind}", exclusive=True)
 
     def _decode(self, slot: Slot, key: tuple) -> None:
         kind, space, cols, rows, halved = key
