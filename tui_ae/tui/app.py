@@ -9,6 +9,7 @@ millisecond on a CPU, so moves decode synchronously on the main thread.
 from __future__ import annotations
 
 import gc
+import time
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +104,7 @@ class ExplorerApp(App):
         self.test_index = 0
         self._loading_test_images = False
         self._frozen = False  # whether gc.freeze() was called
+        self._moves_since_gc, self._last_move = 0, 0.0
         self._torch_threads: int | None = None  # torch's thread count before the app set it to one
 
     # -- layout ------------------------------------------------------------------------------
@@ -206,9 +208,21 @@ class ExplorerApp(App):
         self._model_changed(message.kind)
         if not self._frozen:
             # Torch's import leaves a few million long-lived objects; every full collection would walk
-            # them all (a 200 ms pause on a key press). Freezing moves them out of the collector's way.
+            # them all (a 200 ms pause on a key press). Freezing moves them out of the collector's way,
+            # and what Textual's caches leave behind is collected while no key is being pressed.
             gc.freeze()
             self._frozen = True
+            self.set_interval(1.0, self._collect_when_idle)
+
+    def _collect_when_idle(self) -> None:
+        """A full collection after a burst of moves, once the keys have rested for a second.
+
+        Left to itself, the collector's full pass falls in the middle of a burst every fifty
+        moves or so, and costs that move 20-50 ms.
+        """
+        if self._moves_since_gc and time.monotonic() - self._last_move > 1.0:
+            self._moves_since_gc = 0
+            gc.collect()
 
     def on_model_failed(self, message: ModelFailed) -> None:
         self.slots[message.kind].load_error = message.error
@@ -246,6 +260,7 @@ class ExplorerApp(App):
 
     def _moved(self, kind: str) -> None:
         """The cursor of `kind` moved: show it, and carry the other cursor along when linked."""
+        self._moves_since_gc, self._last_move = self._moves_since_gc + 1, time.monotonic()
         self._show_cursor(kind)
         other = self.slots[self._other(kind)]
         if self.linked and other.usable:
