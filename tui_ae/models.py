@@ -151,7 +151,8 @@ class VAE(nn.Module):
         x = x.float()
         batch = x.shape[0]
         recon_nats = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / batch
-        kl = -0.5 * torch.sum(1 + log_var - mu.pow(2) - log_var.exp()).float() / batch
+        mu, log_var = mu.float(), log_var.float()  # the KL in float32, also under autocast
+        kl = -0.5 * torch.sum(1 + log_var - mu.pow(2) - log_var.exp()) / batch
         # Per-pixel MSE of the posterior mean's decoding, so AE and VAE compare on one
         # scale; in training the sample's decoding is close enough and costs nothing.
         recon = torch.sigmoid(logits) if self.training else self.decode(mu).float()
