@@ -90,7 +90,12 @@ def run(config: TrainConfig, console: Console) -> list[EpochDone]:
                         progress.remove_task(task)
                         task = None
     except KeyboardInterrupt:
-        kept = f"the checkpoint of epoch {done[-1].epoch} is at {done[-1].checkpoint}" if done else "no epoch finished, no checkpoint written"
+        if done:
+            kept = f"the checkpoint of epoch {done[-1].epoch} is at {done[-1].checkpoint}"
+        elif config.resume:
+            kept = f"no epoch finished; {config.checkpoint_path} is unchanged"
+        else:
+            kept = "no epoch finished, so no checkpoint was written"
         raise Interrupted(f"interrupted: {kept}") from None
     if done:
         if live:
