@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal, Optional
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
@@ -20,7 +21,7 @@ from tui_ae.errors import TuiAeError
 
 CHECKPOINT_DIR = Path("checkpoints")
 console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class OneLineErrors(TyperGroup):
@@ -105,10 +106,12 @@ def evaluate(
         raise fail(f"no checkpoints in {CHECKPOINT_DIR}/: train one with `tui-ae train --model ae`")
     from tui_ae.train import evaluate_checkpoint  # imports torch
 
-    table = Table(title="Test-set metrics", caption="MSE per pixel; VAE terms in nats per image")
-    table.add_column("checkpoint", overflow="fold", min_width=16)
-    for column in ("model", "recipe", "data", "epochs", "MSE", "-ELBO", "recon", "KL"):
-        table.add_column(column, justify="left" if column in ("model", "recipe", "data") else "right", no_wrap=True)
+    table = Table(title="Test-set metrics", caption="data: what it was trained on; MSE per pixel; VAE terms in nats per image",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("checkpoint", overflow="fold", min_width=12)
+    for column, width in (("model", 5), ("recipe", 6), ("data", 6), ("epochs", 6), ("images", 6), ("MSE", 8),
+                          ("-ELBO", 6), ("recon", 6), ("KL", 5)):
+        table.add_column(column, justify="left" if column in ("model", "recipe", "data") else "right", min_width=width)
     failed = 0
     for path in paths:
         try:
@@ -119,7 +122,7 @@ def evaluate(
             continue
         vae = header.kind == "vae"
         table.add_row(str(path), header.kind.upper(), header.meta.get("recipe", "seed"), header.meta["data_source"].split(":")[0].replace("mnist-sample", "sample"),
-                      str(header.meta["epochs_done"]), f"{m['mse']:.6f}",
+                      str(header.meta["epochs_done"]), f"{m['images']:,}", f"{m['mse']:.6f}",
                       *(f"{m[k]:.2f}" if vae else "-" for k in ("loss", "recon", "kl")))
     if table.row_count:
         console.print(table)

@@ -96,11 +96,6 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
     path = config.checkpoint_path
     torch.manual_seed(config.seed)
 
-    raw_dir, source = data.locate(config.dataset, config.data_dir, notify=notify)
-    train_set, val_set = data.train_val_split(data.read_split(raw_dir, "train", source))
-    train_loader = data.DeviceLoader(train_set, config.batch_size, device, shuffle=True, seed=config.seed)
-    val_loader = data.DeviceLoader(val_set, 1024, device, shuffle=False)
-
     model = build_model(config.model, latent_dim=config.latent_dim)
     header = optimizer_state = None
     if config.resume:
@@ -113,6 +108,11 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
     start_epoch = len(history)
     if start_epoch >= config.epochs:
         raise TuiAeError(f"{path} has already trained {start_epoch} epochs: pass --epochs above {start_epoch} to go on")
+
+    raw_dir, source = data.locate(config.dataset, config.data_dir, notify=notify)
+    train_set, val_set = data.train_val_split(data.read_split(raw_dir, "train", source))
+    train_loader = data.DeviceLoader(train_set, config.batch_size, device, shuffle=True, seed=config.seed)
+    val_loader = data.DeviceLoader(val_set, 1024, device, shuffle=False)
     model.to(device).train()
     # AdamW with weight_decay 0 is Adam. Fused: one kernel for all parameters on CUDA.
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
@@ -179,10 +179,12 @@ def _meta(config: TrainConfig, source: str, history: list[dict], scheduler) -> d
 
 
 def evaluate_checkpoint(path: Path, data_dir: Path | None = None, device: str = "auto", notify=print) -> tuple[checkpoint.Header, Metrics]:
-    """A checkpoint's metrics on its data set's 10,000 test images."""
+    """A checkpoint's metrics on its data set's test images (10,000; the embedded sample's 2,000).
+
+    metrics["images"] says how many."""
     torch_device = resolve_device(device)
     model, header, _ = checkpoint.load(path, device=torch_device)
     raw_dir, source = data.locate(header.meta["dataset"], data_dir, notify=notify)
     torch.manual_seed(0)  # the VAE's ELBO draws one sample per image
     loader = data.DeviceLoader(data.read_split(raw_dir, "test", source), 1024, torch_device, shuffle=False)
-    return header, evaluate(model, loader)
+    return header, {**evaluate(model, loader), "images": loader.num_images}
