@@ -110,7 +110,7 @@ def test_missing_wrong_kind_and_wrong_architecture(tmp_path):
     model, _ = _trained_pair("ae")
     path = tmp_path / "ae.safetensors"
     checkpoint.save(path, model, META)
-    with pytest.raises(CheckpointError, match="holds a AE, not a VAE"):
+    with pytest.raises(CheckpointError, match="holds the AE model, not the VAE"):
         checkpoint.load(path, kind="vae")
     wide = build_model("ae", latent_dim=3)
     wide.latent_dim = 2  # the metadata now claims a 2-D model, the weights are 3-D

@@ -40,8 +40,10 @@ def test_train_then_eval_on_tiny_data(tiny_mnist, in_tmp):
     assert result.exit_code == 0, result.output
     assert not CONTROL.search(result.output), "non-terminal output must be plain lines"
     lines = result.output.splitlines()
-    assert [l.split()[1] for l in lines if l.startswith("Epoch ")] == ["1/2", "2/2"]
-    assert "recon" in lines[-2] and "KL" in lines[-2]
+    epoch_lines = [l for l in lines if l.startswith("Epoch ")]
+    assert [l.split()[1] for l in epoch_lines] == ["1/2", "2/2"]
+    assert "recon" in epoch_lines[-1] and "KL" in epoch_lines[-1]
+    assert "VAE training" in result.output  # the summary table
     assert lines[-1] == "Checkpoint: checkpoints/vae.safetensors"
     assert checkpoint.read_header(in_tmp / "checkpoints" / "vae.safetensors").meta["epochs_done"] == 2
 
@@ -94,3 +96,11 @@ def test_ctrl_c_keeps_the_last_epoch_and_exits_130(tiny_mnist, in_tmp, monkeypat
     result = invoke("train", "--epochs", "3", "--data-dir", tiny_mnist)
     assert_one_line_error(result, 130, "interrupted: the checkpoint of epoch 1 is at checkpoints/ae.safetensors")
     assert checkpoint.read_header(in_tmp / "checkpoints" / "ae.safetensors").meta["epochs_done"] == 1
+
+
+def test_an_unwritable_out_fails_before_training(tiny_mnist, in_tmp):
+    (in_tmp / "folder").mkdir()
+    assert_one_line_error(invoke("train", "--out", in_tmp / "folder", "--data-dir", tiny_mnist), 2, "is a folder")
+    assert_one_line_error(invoke("train", "--out", "/proc/nope/ae.safetensors", "--data-dir", tiny_mnist), 2,
+                          "cannot create the folder /proc/nope")
+    assert_one_line_error(invoke("train", "--grad-clip", "nan", "--data-dir", tiny_mnist), 2, "--grad-clip must be a finite")

@@ -124,15 +124,32 @@ def save(
     _write_atomically(Path(path), data)
 
 
+def check_writable(path: Path, replace: bool = False) -> None:
+    """Fail now, not after an epoch of training, if a checkpoint cannot be written at path."""
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder: give --out a file name, such as {path / 'model.safetensors'}")
+    if path.exists() and not replace:
+        raise CheckpointError(f"{path} exists: pass --resume to continue it, --force to replace it, or --out for a new file")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CheckpointError(f"cannot create the folder {path.parent}: {e.strerror}") from None
+    if not os.access(path.parent, os.W_OK):
+        raise CheckpointError(f"cannot write checkpoints into {path.parent}: permission denied")
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # same folder, so the rename is atomic
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise CheckpointError(f"could not write {path}: {e.strerror or e}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -149,7 +166,7 @@ def load(path: Path, device="cpu", kind: str | None = None):
         header = _header(path, f.metadata() or {})
         arrays = {k: f.get_tensor(k) for k in f.keys()}
     if kind is not None and header.kind != kind:
-        raise CheckpointError(f"{path} holds a {header.kind.upper()}, not a {kind.upper()}")
+        raise CheckpointError(f"{path} holds the {header.kind.upper()} model, not the {kind.upper()}")
     try:
         model = build_model(header.kind, **header.model_args)
         weights = {k.removeprefix("model/"): torch.from_numpy(v) for k, v in arrays.items() if k.startswith("model/")}

@@ -155,7 +155,7 @@ def explore(
         except TuiAeError as e:
             raise fail(str(e)) from None
         if header.kind != kind:
-            raise fail(f"{candidate} holds a {header.kind.upper()}; pass it with --{header.kind}")
+            raise fail(f"{candidate} holds the {header.kind.upper()} model; pass it with --{header.kind}")
         found[kind] = candidate
     if not any(found.values()):
         raise fail("no checkpoints in checkpoints/: train them first with `tui-ae train --model ae` and `tui-ae train --model vae`")

@@ -6,6 +6,7 @@ overrides the recipe's value for it (a field left None takes the recipe's).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Literal
@@ -40,7 +41,7 @@ RECIPES: dict[RecipeName, dict[str, Recipe]] = {
 @dataclass
 class TrainConfig:
     model: Literal["ae", "vae"] = "ae"
-    recipe: RecipeName = "seed"
+    recipe: RecipeName | None = None  # None: "seed" (or, with --resume, the checkpoint's)
     latent_dim: int = 2  # the homework's "encoded feature dimension"
     epochs: int | None = None  # None: the recipe's, as for every field down to grad_clip
     batch_size: int | None = None
@@ -61,8 +62,27 @@ class TrainConfig:
 
     def resolved(self) -> TrainConfig:
         """This config with every field the user left None taken from the recipe."""
-        recipe = RECIPES[self.recipe][self.model]
-        return replace(self, **{f.name: getattr(recipe, f.name) for f in fields(Recipe) if getattr(self, f.name) is None})
+        named = replace(self, recipe=self.recipe or "seed")
+        recipe = RECIPES[named.recipe][self.model]
+        return replace(named, **{f.name: getattr(recipe, f.name) for f in fields(Recipe) if getattr(self, f.name) is None})
+
+    def resumed(self, saved: dict) -> TrainConfig:
+        """The saved run's settings, going on to this run's --epochs (if given) on this run's device.
+
+        A resumed run keeps its hyper-parameters (its optimizer state would override a new
+        --lr anyway); asking for a different one is an error, not a silent change.
+        """
+        for name in ("recipe", *(f.name for f in fields(Recipe) if f.name != "epochs")):
+            given = getattr(self, name)
+            if given is not None and given != saved[name]:
+                raise TuiAeError(f"--{name.replace('_', '-')} {given} differs from the checkpoint's {saved[name]}: "
+                                 "a resumed run keeps its settings (start a new run with --out to change them)")
+        epochs = self.epochs if self.epochs is not None else saved["epochs"]
+        if saved["schedule"] == "onecycle" and epochs != saved["epochs"]:
+            raise TuiAeError(f"its one-cycle schedule was planned for {saved['epochs']} epochs: resume with "
+                             f"--epochs {saved['epochs']} (or leave it out), or start a new run")
+        keep = {name: saved[name] for name in ("recipe", *(f.name for f in fields(Recipe)))}
+        return replace(self, **{**keep, "epochs": epochs})
 
     @property
     def checkpoint_path(self) -> Path:
@@ -73,11 +93,11 @@ class TrainConfig:
         for name in ("latent_dim", "epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise TuiAeError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
-        if not self.lr > 0:
+        if not 0 < self.lr < math.inf:
             raise TuiAeError(f"--lr must be positive, got {self.lr}")
         for name in ("weight_decay", "kl_warmup", "grad_clip"):
-            if getattr(self, name) < 0:
-                raise TuiAeError(f"--{name.replace('_', '-')} must not be negative, got {getattr(self, name)}")
+            if not 0 <= getattr(self, name) < math.inf:
+                raise TuiAeError(f"--{name.replace('_', '-')} must be a finite number, 0 or more, got {getattr(self, name)}")
 
 
 def resolve_device(name: DeviceName):

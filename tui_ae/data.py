@@ -142,9 +142,17 @@ def locate(
     )
 
 
+def recorded_dir(source: str) -> Path | None:
+    """The folder a checkpoint's data_source names ("mnist:/path/raw"), if it is still there."""
+    _, _, folder = source.partition(":")
+    return Path(folder) if folder and Path(folder).is_dir() else None
+
+
 def train_val_split(digits: Digits, val_fraction: float = VAL_FRACTION, seed: int = SPLIT_SEED) -> tuple[Digits, Digits]:
     """The homework's random_split of the training set, with a fixed generator."""
     n_val = int(len(digits) * val_fraction)
+    if n_val == 0 or n_val == len(digits):
+        raise DataError(f"{len(digits)} training images are too few to split into training and validation")
     order = torch.randperm(len(digits), generator=torch.Generator().manual_seed(seed))
     return digits.subset(order[n_val:]), digits.subset(order[:n_val])
 

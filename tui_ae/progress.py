@@ -92,13 +92,12 @@ def run(config: TrainConfig, console: Console) -> list[EpochDone]:
     except KeyboardInterrupt:
         if done:
             kept = f"the checkpoint of epoch {done[-1].epoch} is at {done[-1].checkpoint}"
-        elif config.resume:
+        elif config.resume or config.checkpoint_path.exists():
             kept = f"no epoch finished; {config.checkpoint_path} is unchanged"
         else:
             kept = "no epoch finished, so no checkpoint was written"
         raise Interrupted(f"interrupted: {kept}") from None
     if done:
-        if live:
-            console.print(_summary(done, config.model))
+        console.print(_summary(done, config.model))
         console.print(f"Checkpoint: {done[-1].checkpoint}", markup=False)
     return done

@@ -90,20 +90,23 @@ def _check_finite(metrics: Metrics, epoch: int, path: Path, last_saved: int) -> 
 
 
 def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[Started | Step | EpochDone]:
-    config = config.resolved()
-    config.validate()
-    device = resolve_device(config.device)
     path = config.checkpoint_path
     torch.manual_seed(config.seed)
-
     model = build_model(config.model, latent_dim=config.latent_dim)
     header = optimizer_state = None
     if config.resume:
         model, header, optimizer_state = checkpoint.load(path, kind=config.model)
         if model.latent_dim != config.latent_dim:
             raise TuiAeError(f"{path} has latent dimension {model.latent_dim}; pass --latent-dim {model.latent_dim}")
-    elif path.exists() and not config.force:
-        raise TuiAeError(f"{path} exists: pass --resume to continue it, --force to replace it, or --out for a new file")
+        config = config.resumed(header.meta["config"])
+        for group in optimizer_state["param_groups"]:  # implementation flags belong to this run's device
+            for flag in ("fused", "foreach", "capturable"):
+                group.pop(flag, None)
+    else:
+        config = config.resolved()
+        checkpoint.check_writable(path, replace=config.force)
+    config.validate()
+    device = resolve_device(config.device)
     history = header.meta["history"] if header else []
     start_epoch = len(history)
     if start_epoch >= config.epochs:
@@ -184,6 +187,7 @@ def evaluate_checkpoint(path: Path, data_dir: Path | None = None, device: str = 
     metrics["images"] says how many."""
     torch_device = resolve_device(device)
     model, header, _ = checkpoint.load(path, device=torch_device)
+    data_dir = data_dir or data.recorded_dir(header.meta.get("data_source", ""))
     raw_dir, source = data.locate(header.meta["dataset"], data_dir, notify=notify)
     torch.manual_seed(0)  # the VAE's ELBO draws one sample per image
     loader = data.DeviceLoader(data.read_split(raw_dir, "test", source), 1024, torch_device, shuffle=False)

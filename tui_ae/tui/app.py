@@ -343,8 +343,8 @@ class ExplorerApp(App):
         text = Text()
         text.append(slot.kind.upper(), style="bold")
         text.append(f" · {epochs} epoch{'' if epochs == 1 else 's'}\n")
-        if isinstance(meta.get("best_val_loss"), (int, float)):
-            text.append(f"best val loss {meta['best_val_loss']:.4g}\n")
+        if meta.get("history"):  # the weights are the last epoch's
+            text.append(f"val loss {meta['history'][-1]['val']['loss']:.4g}\n")
         text.append(f"latent dim {slot.latent_dim}\n\n", style="dim")
         text.append(f"x {x_min:.3g} … {x_max:.3g}\ny {y_min:.3g} … {y_max:.3g}\n", style="dim")
         text.append(f"{len(slot.points):,} points\n", style="dim")
@@ -389,9 +389,12 @@ class ExplorerApp(App):
     def _load_test_images(self) -> None:
         from tui_ae import data  # imports torch
 
-        dataset = next((s.header.meta.get("dataset", "mnist") for s in self.slots.values() if s.usable), "mnist")
+        metas = [s.header.meta for s in self.slots.values() if s.usable]
+        dataset = metas[0].get("dataset", "mnist") if metas else "mnist"
+        recorded = (data.recorded_dir(m.get("data_source", "")) for m in metas)  # where training read them
+        data_dir = self.data_dir or next((d for d in recorded if d), None)
         try:
-            raw_dir, source = data.locate(dataset, self.data_dir, download=False, notify=lambda _: None)
+            raw_dir, source = data.locate(dataset, data_dir, download=False, notify=lambda _: None)
             digits = data.read_split(raw_dir, "test", source)
         except TuiAeError as e:
             self.post_message(TestImagesFailed(str(e)))
@@ -429,7 +432,9 @@ class ExplorerApp(App):
             z, recon, mse = slot.reconstruct(image)
             view.show(kind, f"{name} · MSE {mse:.4f}", recon, subtitle=f"◆ at ({z[0]:.2f}, {z[1]:.2f})")
             self.maps[kind].set_mark((float(z[0]), float(z[1])))
-        source = "embedded sample" if test.source == SAMPLE_SOURCE else test.source.split(":", 1)[-1]
+        source = test.source.split(":", 1)[-1]
+        if test.source == SAMPLE_SOURCE:
+            source = "embedded sample: for all 10,000, pass --data-dir or put MNIST in ~/.cache/tui-ae/data"
         view.show_info(f"{i + 1:,} of\n{len(test.labels):,}\nlabel {label}\n\n◆ its\nencodings\n\n{source}")
 
     # -- other screens -----------------------------------------------------------------------
