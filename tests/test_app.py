@@ -256,9 +256,15 @@ async def test_grid_mode_decodes_a_grid_for_each_model(make_app):
 async def test_help_screen_lists_the_keys(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        x0 = app.slots["ae"].x
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
+        on_screen = app.export_screenshot().replace("&#160;", " ")
+        for key in ("h j k l", "tab", "space", "compare mode", "grid mode", "n / p", "0 – 9", "quit"):
+            assert key in on_screen, key
         await pilot.press("right")  # not for the map underneath
+        assert app.slots["ae"].x == x0
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 

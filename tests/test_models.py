@@ -74,3 +74,11 @@ def test_vae_eval_mse_decodes_the_posterior_mean():
     _, losses = vae(x)
     expected = torch.nn.functional.mse_loss(vae.decode(vae.encode(x)), x)
     assert losses["mse"].item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_vae_kl_with_a_wider_posterior():
+    vae = VAE(latent_dim=2)
+    _fix_vae(vae, mu=1.0, log_var=1.0)
+    _, losses = vae(torch.rand(3, 1, 28, 28))
+    # KL(N(mu, e^lv) || N(0, 1)) = (mu^2 + e^lv - 1 - lv) / 2 per dimension: (e - 1) / 2 here
+    assert losses["kl"].item() == pytest.approx(2 * (math.e - 1) / 2, rel=1e-5)
