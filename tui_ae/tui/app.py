@@ -91,9 +91,8 @@ class ExplorerApp(App):
         self.color_mode, self.glyph, self.data_dir = color_mode, glyph, data_dir
         self.load_models = load_models  # False: the digit panels stay as in the first frame (tests)
         if color_mode in COLOR_SYSTEMS:  # the flag wins over Textual's detection (ssh drops COLORTERM)
-            self.console._color_system = COLOR_SYSTEMS[color_mode]
-        elif not any(isinstance(f, Monochrome) for f in self._filters):
-            self._filters.append(Monochrome())  # what Textual does itself for NO_COLOR
+            self.console._color_system = COLOR_SYSTEMS[color_mode]  # Rich has no public setter
+        self._mono = Monochrome()
         self.slots = {kind: Slot.open(kind, path) for kind, path in zip(KINDS, (ae_path, vae_path))}
         self.active = next((k for k in KINDS if self.slots[k].usable), "ae")
         self.linked = False
@@ -106,6 +105,13 @@ class ExplorerApp(App):
         self._frozen = False  # whether gc.freeze() was called
         self._moves_since_gc, self._last_move = 0, 0.0
         self._torch_threads: int | None = None  # torch's thread count before the app set it to one
+
+    def get_line_filters(self):
+        """Mono: greys only, as Textual itself does for NO_COLOR."""
+        filters = list(super().get_line_filters())
+        if self.color_mode == "mono" and not any(isinstance(f, Monochrome) for f in filters):
+            filters.append(self._mono)
+        return filters
 
     # -- layout ------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
