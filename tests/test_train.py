@@ -164,6 +164,9 @@ def test_a_resumed_run_keeps_its_settings(tiny_mnist, tmp_path):
     assert resumed[0].start_epoch == 1
     _, header, _ = checkpoint.load(tmp_path / "const.safetensors")
     assert header.meta["config"]["batch_size"] == 32 and header.meta["config"]["recipe"] == "seed"
+    with pytest.raises(TuiAeError, match="--dataset fashion-mnist differs"):
+        list(train(TrainConfig(model="ae", data_dir=tiny_mnist, device="cpu", resume=True, epochs=3,
+                               dataset="fashion-mnist", out=tmp_path / "const.safetensors")))
 
 
 def test_too_few_images_to_split_is_a_data_error(tmp_path):

@@ -60,7 +60,7 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 @app.command()
 def train(
     model: Annotated[Literal["ae", "vae"], typer.Option(help="The homework's convolutional AE or its MLP VAE.")] = "ae",
-    recipe: Annotated[Literal["seed", "best"], typer.Option(help="Hyper-parameters: the homework's, or the best found (see README).")] = "seed",
+    recipe: Annotated[Optional[Literal["seed", "best"]], typer.Option(help="Hyper-parameters: the homework's, or the best found (see README); default: seed.", show_default=False)] = None,
     epochs: Annotated[Optional[int], typer.Option(help="Total epochs, with --resume counting those done; default: the recipe's.", show_default=False)] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Images per batch; default: the recipe's.", show_default=False)] = None,
     lr: Annotated[Optional[float], typer.Option(help="Adam's learning rate; the peak under onecycle; default: the recipe's.", show_default=False)] = None,
@@ -69,7 +69,7 @@ def train(
     kl_warmup: Annotated[Optional[int], typer.Option(help="VAE: epochs to ramp the KL weight from 0 to 1; default: the recipe's.", show_default=False)] = None,
     grad_clip: Annotated[Optional[float], typer.Option(help="Max gradient norm, 0 for none; default: the recipe's.", show_default=False)] = None,
     latent_dim: Annotated[int, typer.Option(help="Size of the latent space; the explorer shows its first two axes.")] = 2,
-    dataset: Annotated[Literal["mnist", "fashion-mnist"], typer.Option(help="Which data set.")] = "mnist",
+    dataset: Annotated[Optional[Literal["mnist", "fashion-mnist"]], typer.Option(help="Which data set; default: mnist.", show_default=False)] = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="A folder that holds the data set's IDX files (no download).")] = None,
     device: Annotated[Literal["auto", "cuda", "mps", "cpu"], typer.Option(help="Where to train; auto picks the best present.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed for initialisation, shuffling and sampling.")] = 0,

@@ -50,7 +50,7 @@ class TrainConfig:
     weight_decay: float | None = None
     kl_warmup: int | None = None
     grad_clip: float | None = None
-    dataset: Literal["mnist", "fashion-mnist"] = "mnist"
+    dataset: Literal["mnist", "fashion-mnist"] | None = None  # None: MNIST (or, with --resume, the checkpoint's)
     data_dir: Path | None = None  # None: cache, then download, then the embedded sample
     device: DeviceName = "auto"
     seed: int = 0
@@ -62,7 +62,7 @@ class TrainConfig:
 
     def resolved(self) -> TrainConfig:
         """This config with every field the user left None taken from the recipe."""
-        named = replace(self, recipe=self.recipe or "seed")
+        named = replace(self, recipe=self.recipe or "seed", dataset=self.dataset or "mnist")
         recipe = RECIPES[named.recipe][self.model]
         return replace(named, **{f.name: getattr(recipe, f.name) for f in fields(Recipe) if getattr(self, f.name) is None})
 
@@ -72,7 +72,7 @@ class TrainConfig:
         A resumed run keeps its hyper-parameters (its optimizer state would override a new
         --lr anyway); asking for a different one is an error, not a silent change.
         """
-        for name in ("recipe", *(f.name for f in fields(Recipe) if f.name != "epochs")):
+        for name in ("recipe", "dataset", *(f.name for f in fields(Recipe) if f.name != "epochs")):
             given = getattr(self, name)
             if given is not None and given != saved[name]:
                 raise TuiAeError(f"--{name.replace('_', '-')} {given} differs from the checkpoint's {saved[name]}: "
@@ -81,7 +81,7 @@ class TrainConfig:
         if saved["schedule"] == "onecycle" and epochs != saved["epochs"]:
             raise TuiAeError(f"its one-cycle schedule was planned for {saved['epochs']} epochs: resume with "
                              f"--epochs {saved['epochs']} (or leave it out), or start a new run")
-        keep = {name: saved[name] for name in ("recipe", *(f.name for f in fields(Recipe)))}
+        keep = {name: saved[name] for name in ("recipe", "dataset", *(f.name for f in fields(Recipe)))}
         return replace(self, **{**keep, "epochs": epochs})
 
     @property

@@ -89,28 +89,37 @@ def _check_finite(metrics: Metrics, epoch: int, path: Path, last_saved: int) -> 
         raise NonFiniteLoss(f"loss became {metrics['loss']} in epoch {epoch}: training stopped; {kept}. Try a lower --lr.")
 
 
-def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[Started | Step | EpochDone]:
+def _start(config: TrainConfig):
+    """(settings, model, header, optimizer state): a new run's, or those of the checkpoint it resumes.
+
+    Everything a user could get wrong is checked here, before any data is read.
+    """
     path = config.checkpoint_path
     torch.manual_seed(config.seed)
-    model = build_model(config.model, latent_dim=config.latent_dim)
-    header = optimizer_state = None
-    if config.resume:
-        model, header, optimizer_state = checkpoint.load(path, kind=config.model)
-        if model.latent_dim != config.latent_dim:
-            raise TuiAeError(f"{path} has latent dimension {model.latent_dim}; pass --latent-dim {model.latent_dim}")
-        config = config.resumed(header.meta["config"])
-        for group in optimizer_state["param_groups"]:  # implementation flags belong to this run's device
-            for flag in ("fused", "foreach", "capturable"):
-                group.pop(flag, None)
-    else:
+    if not config.resume:
         config = config.resolved()
         checkpoint.check_writable(path, replace=config.force)
+        config.validate()
+        return config, build_model(config.model, latent_dim=config.latent_dim), None, None
+    model, header, optimizer_state = checkpoint.load(path, kind=config.model)
+    if model.latent_dim != config.latent_dim:
+        raise TuiAeError(f"{path} has latent dimension {model.latent_dim}; pass --latent-dim {model.latent_dim}")
+    config = config.resumed(header.meta["config"])
     config.validate()
-    device = resolve_device(config.device)
+    done = len(header.meta["history"])
+    if done >= config.epochs:
+        raise TuiAeError(f"{path} has already trained {done} epochs: pass --epochs above {done} to go on")
+    for group in optimizer_state["param_groups"]:  # implementation flags belong to this run's device
+        for flag in ("fused", "foreach", "capturable"):
+            group.pop(flag, None)
+    return config, model, header, optimizer_state
+
+
+def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[Started | Step | EpochDone]:
+    config, model, header, optimizer_state = _start(config)
+    path, device = config.checkpoint_path, resolve_device(config.device)
     history = header.meta["history"] if header else []
     start_epoch = len(history)
-    if start_epoch >= config.epochs:
-        raise TuiAeError(f"{path} has already trained {start_epoch} epochs: pass --epochs above {start_epoch} to go on")
 
     raw_dir, source = data.locate(config.dataset, config.data_dir, notify=notify)
     train_set, val_set = data.train_val_split(data.read_split(raw_dir, "train", source))
