@@ -37,6 +37,7 @@ CANDIDATES: dict[str, dict] = {
     "oc3e-3-b32-10ep": _onecycle(3e-3, 32, 10),
     "oc3e-3-b128-30ep": _onecycle(3e-3, 128, 30),
     "oc3e-3-b128-60ep": _onecycle(3e-3, 128, 60),
+    "oc1e-2-b64-80ep": _onecycle(1e-2, 64, 80),
     "oc2e-3-b128-10ep": _onecycle(2e-3, 128, 10),
     "oc1e-3-b64-10ep": _onecycle(1e-3, 64, 10),
 }
