@@ -49,6 +49,7 @@ def test_train_then_eval_on_tiny_data(tiny_mnist, in_tmp):
 
     result = invoke("eval", "--data-dir", tiny_mnist)
     assert result.exit_code == 0, result.output
+    assert invoke("eval", "checkpoints", "--data-dir", tiny_mnist).output == result.output  # a folder: its checkpoints
     row = next(l for l in result.output.splitlines() if "VAE" in l)
     assert "seed" in row and len(re.findall(r"\d+\.\d+", row)) == 4  # recipe; MSE, -ELBO, recon, KL
 

@@ -101,9 +101,11 @@ def evaluate(
     device: Annotated[Literal["auto", "cuda", "mps", "cpu"], typer.Option(help="Where to evaluate.")] = "auto",
 ) -> None:
     """Test-set metrics of checkpoints, as a table."""
-    paths = paths or sorted(CHECKPOINT_DIR.glob("*.safetensors"))
+    folders = [p for p in paths or [CHECKPOINT_DIR] if p.is_dir()]
+    paths = [p for p in paths or [] if not p.is_dir()] + [c for f in folders for c in sorted(f.glob("*.safetensors"))]
     if not paths:
-        raise fail(f"no checkpoints in {CHECKPOINT_DIR}/: train one with `tui-ae train --model ae`")
+        where = ", ".join(f"{f}/" for f in folders) or f"{CHECKPOINT_DIR}/"
+        raise fail(f"no checkpoints in {where}: train one with `tui-ae train --model ae`")
     from tui_ae.train import evaluate_checkpoint  # imports torch
 
     table = Table(title="Test-set metrics", caption="data: what it was trained on; MSE per pixel; VAE terms in nats per image",
