@@ -15,8 +15,7 @@ import numpy as np
 
 from tui_ae.checkpoint import Header, read_latent_map
 from tui_ae.errors import TuiAeError
-
-Bounds = tuple[float, float, float, float]  # x_min, x_max, y_min, y_max
+from tui_ae.render import Bounds
 DEFAULT_BOUNDS: Bounds = (-3.0, 3.0, -3.0, 3.0)  # for a checkpoint without a stored map
 
 
