@@ -53,8 +53,9 @@ class Terminal:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
         env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor")
         self.start = time.perf_counter()
-        self.process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            argv, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env, start_new_session=True
+        )
         os.close(slave)
         self.text = b""  # everything written so far, escapes stripped
 
@@ -113,10 +114,14 @@ def startup(argv: list[str], cwd: Path, runs: int) -> None:
             term.close()
     firsts.sort()
     loaded.sort()
-    print(f"first full frame ({runs} runs):      median {firsts[len(firsts) // 2] * 1000:6.0f} ms  "
-          f"min {firsts[0] * 1000:.0f}  max {firsts[-1] * 1000:.0f}")
-    print(f"digits decoded ({runs} runs):        median {loaded[len(loaded) // 2] * 1000:6.0f} ms  "
-          f"min {loaded[0] * 1000:.0f}  max {loaded[-1] * 1000:.0f}")
+    print(
+        f"first full frame ({runs} runs):      median {firsts[len(firsts) // 2] * 1000:6.0f} ms  "
+        f"min {firsts[0] * 1000:.0f}  max {firsts[-1] * 1000:.0f}"
+    )
+    print(
+        f"digits decoded ({runs} runs):        median {loaded[len(loaded) // 2] * 1000:6.0f} ms  "
+        f"min {loaded[0] * 1000:.0f}  max {loaded[-1] * 1000:.0f}"
+    )
 
 
 async def key_latency(ae: Path | None, vae: Path | None, presses: int) -> None:
@@ -162,16 +167,23 @@ async def key_latency(ae: Path | None, vae: Path | None, presses: int) -> None:
     cpu.sort()
     sizes.sort()
     n = len(latencies)
-    print(f"key -> frame, {n} arrow presses:  p50 {latencies[n // 2] * 1000:5.1f} ms  "
-          f"p95 {latencies[int(n * 0.95)] * 1000:5.1f} ms  max {latencies[-1] * 1000:5.1f} ms")
-    print(f"  main thread's CPU time in that:  p50 {cpu[n // 2] * 1000:5.1f} ms  p95 {cpu[int(n * 0.95)] * 1000:5.1f} ms"
-          f"  (the work itself, whatever else the machine is doing)")
+    print(
+        f"key -> frame, {n} arrow presses:  p50 {latencies[n // 2] * 1000:5.1f} ms  "
+        f"p95 {latencies[int(n * 0.95)] * 1000:5.1f} ms  max {latencies[-1] * 1000:5.1f} ms"
+    )
+    print(
+        f"  main thread's CPU time in that:  p50 {cpu[n // 2] * 1000:5.1f} ms  p95 {cpu[int(n * 0.95)] * 1000:5.1f} ms"
+        f"  (the work itself, whatever else the machine is doing)"
+    )
     for sideways, values in sorted(by_key.items()):
         values.sort()
-        print(f"  {'left/right' if sideways else 'up/down':10s} ({len(values):3d} presses):    p50 "
-              f"{values[len(values) // 2] * 1000:5.1f} ms  p95 {values[int(len(values) * 0.95)] * 1000:5.1f} ms")
-    print(f"bytes written per press:          median {sizes[n // 2]:,}  max {sizes[-1]:,}  "
-          f"(full screen {COLUMNS}x{ROWS})")
+        print(
+            f"  {'left/right' if sideways else 'up/down':10s} ({len(values):3d} presses):    p50 "
+            f"{values[len(values) // 2] * 1000:5.1f} ms  p95 {values[int(len(values) * 0.95)] * 1000:5.1f} ms"
+        )
+    print(
+        f"bytes written per press:          median {sizes[n // 2]:,}  max {sizes[-1]:,}  (full screen {COLUMNS}x{ROWS})"
+    )
     print(f"pilot.press + pause wall time:    median {sorted(walls)[n // 2] * 1000:5.1f} ms (Pilot's idle waits)")
 
 
@@ -187,8 +199,10 @@ def main() -> None:
     if executable is None:
         sys.exit("tui-ae is not installed (pip install -e .)")
     load = os.getloadavg()[0]
-    print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f}; python {sys.version.split()[0]}; "
-          f"{COLUMNS}x{ROWS} terminal")
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average {load:.1f}; python {sys.version.split()[0]}; "
+        f"{COLUMNS}x{ROWS} terminal"
+    )
     argv = [executable, "explore", "--ae", str(args.ae.resolve()), "--vae", str(args.vae.resolve())]
     if not args.keys_only:
         startup(argv, Path.cwd(), args.runs)

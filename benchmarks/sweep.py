@@ -19,6 +19,7 @@ from pathlib import Path
 from tui_ae.config import TrainConfig
 from tui_ae.train import EpochDone, evaluate_checkpoint, train
 
+
 def _onecycle(lr: float, batch_size: int, epochs: int, **more) -> dict:
     return {"recipe": "seed", "schedule": "onecycle", "lr": lr, "batch_size": batch_size, "epochs": epochs, **more}
 
@@ -82,7 +83,9 @@ def main() -> None:
             print(f"| {candidate} | {seed} | " + " | ".join(f"{row[n]:.6g}" for n in names) + " |", flush=True)
             rows.append(row)
         if len(rows) > 1:
-            cells = [f"{statistics.mean(r[n] for r in rows):.6g} ± {statistics.stdev(r[n] for r in rows):.2g}" for n in names]
+            cells = [
+                f"{statistics.mean(r[n] for r in rows):.6g} ± {statistics.stdev(r[n] for r in rows):.2g}" for n in names
+            ]
             print(f"| {candidate} | mean ± sd | " + " | ".join(cells) + " |", flush=True)
 
 

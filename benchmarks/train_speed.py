@@ -62,8 +62,14 @@ def seed_pipeline(kind: str, data_dir: Path, epochs: int, device: torch.device) 
 def tui_ae_loop(kind: str, data_dir: Path, epochs: int, device: str, compile: bool) -> list[float]:
     """Images per second per epoch of tui_ae.train.train(), from its own step timings."""
     with tempfile.TemporaryDirectory() as tmp:
-        config = TrainConfig(model=kind, epochs=epochs, data_dir=data_dir, device=device,
-                             out=Path(tmp) / "bench.safetensors", compile=compile)
+        config = TrainConfig(
+            model=kind,
+            epochs=epochs,
+            data_dir=data_dir,
+            device=device,
+            out=Path(tmp) / "bench.safetensors",
+            compile=compile,
+        )
         rates, last = [], None
         for event in train(config, notify=lambda _: None):
             if isinstance(event, Step):
@@ -82,8 +88,15 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true")
     args = parser.parse_args()
     device = resolve_device(args.device)
-    name = torch.cuda.get_device_name() if device.type == "cuda" else f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
-    print(f"device: {device} ({name}); torch {torch.__version__}; model {args.model}; epochs {args.epochs} (first = warm-up)")
+    name = (
+        torch.cuda.get_device_name()
+        if device.type == "cuda"
+        else f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    )
+    print(
+        f"device: {device} ({name}); torch {torch.__version__}; model {args.model}; "
+        f"epochs {args.epochs} (first = warm-up)"
+    )
 
     seed = seed_pipeline(args.model, args.data_dir, args.epochs, device)
     ours = tui_ae_loop(args.model, args.data_dir, args.epochs, str(device), args.compile)
@@ -91,7 +104,10 @@ def main() -> None:
         print(f"{label:18s} " + "  ".join(f"{r:9,.0f}" for r in rates) + " img/s per epoch")
     seed_rate = sum(seed[1:]) / len(seed[1:]) if len(seed) > 1 else seed[0]
     our_rate = sum(ours[1:]) / len(ours[1:]) if len(ours) > 1 else ours[0]
-    print(f"steady state: homework {seed_rate:,.0f} img/s, tui-ae {our_rate:,.0f} img/s, speed-up {our_rate / seed_rate:.2f}x")
+    print(
+        f"steady state: homework {seed_rate:,.0f} img/s, tui-ae {our_rate:,.0f} img/s, "
+        f"speed-up {our_rate / seed_rate:.2f}x"
+    )
     print(f"tui-ae: 10 epochs of training would take {10 * 48000 / our_rate:.1f} s at that rate")
 
 

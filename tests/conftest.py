@@ -85,8 +85,16 @@ def train_tiny(kind: str, path: Path, steps: int = 120, seed: int = 0) -> Path:
             points = model.encode(x).numpy()
     finally:
         torch.set_num_threads(threads)
-    meta = {"dataset": "mnist", "data_source": "fake", "epochs_done": 1, "best_val_loss": float(losses["loss"].detach()),
-            "history": [], "config": {}, "versions": {}, "date": ""}
+    meta = {
+        "dataset": "mnist",
+        "data_source": "fake",
+        "epochs_done": 1,
+        "best_val_loss": float(losses["loss"].detach()),
+        "history": [],
+        "config": {},
+        "versions": {},
+        "date": "",
+    }
     save(path, model, meta, latent_map=LatentMap(points, labels))
     return path
 

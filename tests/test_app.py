@@ -348,9 +348,21 @@ async def test_a_latent_space_of_more_than_two_dimensions_is_walked_in_its_first
     rng = np.random.default_rng(0)
     points = rng.normal(size=(300, 3)).astype(np.float32)
     path = tmp_path / "vae3.safetensors"
-    save(path, model, {"dataset": "mnist", "data_source": "test", "epochs_done": 0, "best_val_loss": 1.0,
-                       "history": [], "config": {}, "versions": {}, "date": ""},
-         latent_map=StoredMap(points, (np.arange(300) % 10).astype(np.uint8)))
+    save(
+        path,
+        model,
+        {
+            "dataset": "mnist",
+            "data_source": "test",
+            "epochs_done": 0,
+            "best_val_loss": 1.0,
+            "history": [],
+            "config": {},
+            "versions": {},
+            "date": "",
+        },
+        latent_map=StoredMap(points, (np.arange(300) % 10).astype(np.uint8)),
+    )
     app = ExplorerApp(None, path, seed=0)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -364,8 +376,28 @@ async def test_a_latent_space_of_more_than_two_dimensions_is_walked_in_its_first
 
 async def test_random_keys_and_resizes_never_crash(make_app, tiny_mnist):
     """A seeded monkey: every key the app binds, and sizes from tiny to large, in any order."""
-    keys = ["left", "right", "up", "down", "shift+left", "shift+up", "H", "j", "tab", "space", "c", "g", "b",
-            "n", "p", "r", "7", "escape", "question_mark", "escape"]
+    keys = [
+        "left",
+        "right",
+        "up",
+        "down",
+        "shift+left",
+        "shift+up",
+        "H",
+        "j",
+        "tab",
+        "space",
+        "c",
+        "g",
+        "b",
+        "n",
+        "p",
+        "r",
+        "7",
+        "escape",
+        "question_mark",
+        "escape",
+    ]
     sizes = [(100, 32), (80, 24), (40, 12), (60, 20), (200, 66), (59, 30), (120, 19)]
     rng = np.random.default_rng(1)
     app = make_app(data_dir=tiny_mnist)

@@ -55,9 +55,11 @@ def test_reading_the_map_does_not_import_torch(tmp_path):
     model, _ = _trained_pair("ae")
     path = tmp_path / "ae.safetensors"
     checkpoint.save(path, model, META, latent_map=_latent_map())
-    code = ("import sys; from tui_ae.checkpoint import read_latent_map; "
-            f"h, m = read_latent_map({str(path)!r}); assert m.points.shape == (50, 2); "
-            "assert 'torch' not in sys.modules, 'torch was imported'")
+    code = (
+        "import sys; from tui_ae.checkpoint import read_latent_map; "
+        f"h, m = read_latent_map({str(path)!r}); assert m.points.shape == (50, 2); "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -86,8 +88,10 @@ class Exploit:
 def test_a_pickle_that_would_run_code_is_refused(tmp_path):
     marker = tmp_path / "pwned"
     Exploit.marker = marker
-    for name, writer in (("evil.safetensors", lambda p: p.write_bytes(pickle.dumps(Exploit()))),
-                         ("evil.pt", lambda p: torch.save({"x": Exploit()}, p))):
+    for name, writer in (
+        ("evil.safetensors", lambda p: p.write_bytes(pickle.dumps(Exploit()))),
+        ("evil.pt", lambda p: torch.save({"x": Exploit()}, p)),
+    ):
         path = tmp_path / name
         writer(path)
         with pytest.raises(CheckpointError, match="not a readable tui-ae checkpoint"):

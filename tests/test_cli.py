@@ -5,7 +5,8 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from tui_ae import checkpoint, train as training
+from tui_ae import checkpoint
+from tui_ae import train as training
 from tui_ae.cli import app
 
 runner = CliRunner()
@@ -40,8 +41,8 @@ def test_train_then_eval_on_tiny_data(tiny_mnist, in_tmp):
     assert result.exit_code == 0, result.output
     assert not CONTROL.search(result.output), "non-terminal output must be plain lines"
     lines = result.output.splitlines()
-    epoch_lines = [l for l in lines if l.startswith("Epoch ")]
-    assert [l.split()[1] for l in epoch_lines] == ["1/2", "2/2"]
+    epoch_lines = [line for line in lines if line.startswith("Epoch ")]
+    assert [line.split()[1] for line in epoch_lines] == ["1/2", "2/2"]
     assert "recon" in epoch_lines[-1] and "KL" in epoch_lines[-1]
     assert "VAE training" in result.output  # the summary table
     assert lines[-1] == "Checkpoint: checkpoints/vae.safetensors"
@@ -50,7 +51,7 @@ def test_train_then_eval_on_tiny_data(tiny_mnist, in_tmp):
     result = invoke("eval", "--data-dir", tiny_mnist)
     assert result.exit_code == 0, result.output
     assert invoke("eval", "checkpoints", "--data-dir", tiny_mnist).output == result.output  # a folder: its checkpoints
-    row = next(l for l in result.output.splitlines() if "VAE" in l)
+    row = next(line for line in result.output.splitlines() if "VAE" in line)
     assert "seed" in row and len(re.findall(r"\d+\.\d+", row)) == 4  # recipe; MSE, -ELBO, recon, KL
 
 
@@ -102,6 +103,11 @@ def test_ctrl_c_keeps_the_last_epoch_and_exits_130(tiny_mnist, in_tmp, monkeypat
 def test_an_unwritable_out_fails_before_training(tiny_mnist, in_tmp):
     (in_tmp / "folder").mkdir()
     assert_one_line_error(invoke("train", "--out", in_tmp / "folder", "--data-dir", tiny_mnist), 2, "is a folder")
-    assert_one_line_error(invoke("train", "--out", "/proc/nope/ae.safetensors", "--data-dir", tiny_mnist), 2,
-                          "cannot create the folder /proc/nope")
-    assert_one_line_error(invoke("train", "--grad-clip", "nan", "--data-dir", tiny_mnist), 2, "--grad-clip must be a finite")
+    assert_one_line_error(
+        invoke("train", "--out", "/proc/nope/ae.safetensors", "--data-dir", tiny_mnist),
+        2,
+        "cannot create the folder /proc/nope",
+    )
+    assert_one_line_error(
+        invoke("train", "--grad-clip", "nan", "--data-dir", tiny_mnist), 2, "--grad-clip must be a finite"
+    )

@@ -1,10 +1,8 @@
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
-
 from conftest import fake_digits, write_fake_raw, write_idx
+
 from tui_ae import data
 from tui_ae.errors import DataError
 

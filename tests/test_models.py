@@ -26,10 +26,10 @@ def test_shapes_and_ranges(kind, latent_dim):
 def test_decoder_is_the_homeworks_with_the_padding_fix():
     conv = ConvAE().decoder.decoder_conv
     layers = [conv[0], conv[2], conv[4]]
-    assert [(l.in_channels, l.out_channels) for l in layers] == [(32, 16), (16, 8), (8, 1)]
-    assert all(l.kernel_size == (3, 3) and l.stride == (2, 2) for l in layers)
-    assert [l.padding for l in layers] == [(0, 0), (1, 1), (1, 1)]
-    assert [l.output_padding for l in layers] == [(0, 0), (1, 1), (1, 1)]
+    assert [(layer.in_channels, layer.out_channels) for layer in layers] == [(32, 16), (16, 8), (8, 1)]
+    assert all(layer.kernel_size == (3, 3) and layer.stride == (2, 2) for layer in layers)
+    assert [layer.padding for layer in layers] == [(0, 0), (1, 1), (1, 1)]
+    assert [layer.output_padding for layer in layers] == [(0, 0), (1, 1), (1, 1)]
 
 
 def test_vae_is_784_512_256_z():

@@ -262,7 +262,10 @@ def test_map_lines_truecolor_markers():
         ("●●", Color.parse(LABEL_COLORS[0])),
         ("●", Color.parse(LABEL_COLORS[3])),
     ]
-    assert [(s.text, s.style and s.style.color) for s in lines[1]] == [("●", Color.parse(LABEL_COLORS[9])), ("   ", None)]
+    assert [(s.text, s.style and s.style.color) for s in lines[1]] == [
+        ("●", Color.parse(LABEL_COLORS[9])),
+        ("   ", None),
+    ]
 
 
 def test_map_lines_256_uses_palette_colours():

@@ -10,8 +10,9 @@ from tui_ae.train import EpochDone, NonFiniteLoss, Started, Step, evaluate_check
 
 
 def _config(tiny_mnist, tmp_path, **overrides) -> TrainConfig:
-    settings = dict(model="ae", epochs=1, batch_size=32, data_dir=tiny_mnist, device="cpu",
-                    out=tmp_path / "out.safetensors")
+    settings = dict(
+        model="ae", epochs=1, batch_size=32, data_dir=tiny_mnist, device="cpu", out=tmp_path / "out.safetensors"
+    )
     return TrainConfig(**{**settings, **overrides})
 
 
@@ -152,25 +153,57 @@ def test_a_resumed_run_keeps_its_settings(tiny_mnist, tmp_path):
     list(train(_config(tiny_mnist, tmp_path, recipe="best", epochs=2, batch_size=32)))
     # a one-cycle schedule cannot be stretched; a new learning rate would be silently overridden
     with pytest.raises(TuiAeError, match="planned for 2 epochs"):
-        list(train(TrainConfig(model="ae", data_dir=tiny_mnist, device="cpu", out=tmp_path / "out.safetensors",
-                               resume=True, epochs=3)))
+        list(
+            train(
+                TrainConfig(
+                    model="ae",
+                    data_dir=tiny_mnist,
+                    device="cpu",
+                    out=tmp_path / "out.safetensors",
+                    resume=True,
+                    epochs=3,
+                )
+            )
+        )
     with pytest.raises(TuiAeError, match="--lr 0.1 differs from the checkpoint's"):
-        list(train(TrainConfig(model="ae", data_dir=tiny_mnist, device="cpu", out=tmp_path / "out.safetensors",
-                               resume=True, lr=0.1)))
+        list(
+            train(
+                TrainConfig(
+                    model="ae", data_dir=tiny_mnist, device="cpu", out=tmp_path / "out.safetensors", resume=True, lr=0.1
+                )
+            )
+        )
 
     list(train(_config(tiny_mnist, tmp_path, epochs=1, out=tmp_path / "const.safetensors")))
-    resumed = list(train(TrainConfig(model="ae", data_dir=tiny_mnist, device="cpu", resume=True, epochs=2,
-                                     out=tmp_path / "const.safetensors")))
+    resumed = list(
+        train(
+            TrainConfig(
+                model="ae", data_dir=tiny_mnist, device="cpu", resume=True, epochs=2, out=tmp_path / "const.safetensors"
+            )
+        )
+    )
     assert resumed[0].start_epoch == 1
     _, header, _ = checkpoint.load(tmp_path / "const.safetensors")
     assert header.meta["config"]["batch_size"] == 32 and header.meta["config"]["recipe"] == "seed"
     with pytest.raises(TuiAeError, match="--dataset fashion-mnist differs"):
-        list(train(TrainConfig(model="ae", data_dir=tiny_mnist, device="cpu", resume=True, epochs=3,
-                               dataset="fashion-mnist", out=tmp_path / "const.safetensors")))
+        list(
+            train(
+                TrainConfig(
+                    model="ae",
+                    data_dir=tiny_mnist,
+                    device="cpu",
+                    resume=True,
+                    epochs=3,
+                    dataset="fashion-mnist",
+                    out=tmp_path / "const.safetensors",
+                )
+            )
+        )
 
 
 def test_too_few_images_to_split_is_a_data_error(tmp_path):
     from conftest import write_fake_mnist
+
     from tui_ae.errors import DataError
 
     write_fake_mnist(tmp_path / "d", n_train=3, n_test=3)

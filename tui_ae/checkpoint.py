@@ -67,7 +67,9 @@ def _open(path: Path):
     try:
         return safe_open(str(path), framework="numpy")
     except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"{path} is not a readable tui-ae checkpoint (truncated, or another format): {e}") from None
+        raise CheckpointError(
+            f"{path} is not a readable tui-ae checkpoint (truncated, or another format): {e}"
+        ) from None
 
 
 def read_header(path: Path) -> Header:
@@ -118,8 +120,13 @@ def save(
     if latent_map is not None:
         tensors["map/points"] = torch.from_numpy(np.ascontiguousarray(latent_map.points, dtype=np.float32))
         tensors["map/labels"] = torch.from_numpy(np.ascontiguousarray(latent_map.labels, dtype=np.uint8))
-    doc = {"format": FORMAT, "kind": model.kind, "model_args": {"latent_dim": model.latent_dim}, "meta": meta,
-           "optimizer_groups": groups}
+    doc = {
+        "format": FORMAT,
+        "kind": model.kind,
+        "model_args": {"latent_dim": model.latent_dim},
+        "meta": meta,
+        "optimizer_groups": groups,
+    }
     data = to_bytes(tensors, metadata={"tui_ae": json.dumps(doc)})
     _write_atomically(Path(path), data)
 
@@ -129,7 +136,9 @@ def check_writable(path: Path, replace: bool = False) -> None:
     if path.is_dir():
         raise CheckpointError(f"{path} is a folder: give --out a file name, such as {path / 'model.safetensors'}")
     if path.exists() and not replace:
-        raise CheckpointError(f"{path} exists: pass --resume to continue it, --force to replace it, or --out for a new file")
+        raise CheckpointError(
+            f"{path} exists: pass --resume to continue it, --force to replace it, or --out for a new file"
+        )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal
 
 import typer
 from rich import box
@@ -60,30 +60,81 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 @app.command()
 def train(
     model: Annotated[Literal["ae", "vae"], typer.Option(help="The homework's convolutional AE or its MLP VAE.")] = "ae",
-    recipe: Annotated[Optional[Literal["seed", "best"]], typer.Option(help="Hyper-parameters: the homework's, or the best found (see README); default: seed.", show_default=False)] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="Total epochs, with --resume counting those done; default: the recipe's.", show_default=False)] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Images per batch; default: the recipe's.", show_default=False)] = None,
-    lr: Annotated[Optional[float], typer.Option(help="Adam's learning rate; the peak under onecycle; default: the recipe's.", show_default=False)] = None,
-    schedule: Annotated[Optional[Literal["constant", "onecycle"]], typer.Option(help="Learning-rate schedule; default: the recipe's.", show_default=False)] = None,
-    weight_decay: Annotated[Optional[float], typer.Option(help="Decoupled weight decay (AdamW); default: the recipe's.", show_default=False)] = None,
-    kl_warmup: Annotated[Optional[int], typer.Option(help="VAE: epochs to ramp the KL weight from 0 to 1; default: the recipe's.", show_default=False)] = None,
-    grad_clip: Annotated[Optional[float], typer.Option(help="Max gradient norm, 0 for none; default: the recipe's.", show_default=False)] = None,
-    latent_dim: Annotated[int, typer.Option(help="Size of the latent space; the explorer shows its first two axes.")] = 2,
-    dataset: Annotated[Optional[Literal["mnist", "fashion-mnist"]], typer.Option(help="Which data set; default: mnist.", show_default=False)] = None,
-    data_dir: Annotated[Optional[Path], typer.Option(help="A folder that holds the data set's IDX files (no download).")] = None,
-    device: Annotated[Literal["auto", "cuda", "mps", "cpu"], typer.Option(help="Where to train; auto picks the best present.")] = "auto",
+    recipe: Annotated[
+        Literal["seed", "best"] | None,
+        typer.Option(
+            help="Hyper-parameters: the homework's, or the best found (see README); default: seed.", show_default=False
+        ),
+    ] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(
+            help="Total epochs, with --resume counting those done; default: the recipe's.", show_default=False
+        ),
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Images per batch; default: the recipe's.", show_default=False)
+    ] = None,
+    lr: Annotated[
+        float | None,
+        typer.Option(help="Adam's learning rate; the peak under onecycle; default: the recipe's.", show_default=False),
+    ] = None,
+    schedule: Annotated[
+        Literal["constant", "onecycle"] | None,
+        typer.Option(help="Learning-rate schedule; default: the recipe's.", show_default=False),
+    ] = None,
+    weight_decay: Annotated[
+        float | None, typer.Option(help="Decoupled weight decay (AdamW); default: the recipe's.", show_default=False)
+    ] = None,
+    kl_warmup: Annotated[
+        int | None,
+        typer.Option(help="VAE: epochs to ramp the KL weight from 0 to 1; default: the recipe's.", show_default=False),
+    ] = None,
+    grad_clip: Annotated[
+        float | None, typer.Option(help="Max gradient norm, 0 for none; default: the recipe's.", show_default=False)
+    ] = None,
+    latent_dim: Annotated[
+        int, typer.Option(help="Size of the latent space; the explorer shows its first two axes.")
+    ] = 2,
+    dataset: Annotated[
+        Literal["mnist", "fashion-mnist"] | None,
+        typer.Option(help="Which data set; default: mnist.", show_default=False),
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="A folder that holds the data set's IDX files (no download).")
+    ] = None,
+    device: Annotated[
+        Literal["auto", "cuda", "mps", "cpu"], typer.Option(help="Where to train; auto picks the best present.")
+    ] = "auto",
     seed: Annotated[int, typer.Option(help="Seed for initialisation, shuffling and sampling.")] = 0,
-    out: Annotated[Optional[Path], typer.Option(help="Checkpoint file; default: checkpoints/MODEL.safetensors.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Checkpoint file; default: checkpoints/MODEL.safetensors.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue the checkpoint at --out, optimizer state included.")] = False,
     force: Annotated[bool, typer.Option(help="Replace an existing checkpoint at --out.")] = False,
     compile: Annotated[bool, typer.Option(help="torch.compile the model (pays off on CUDA).")] = False,
     amp: Annotated[bool, typer.Option(help="bf16 autocast on CUDA.")] = True,
 ) -> None:
     """Train a model and write its checkpoint after every epoch."""
-    config = TrainConfig(model=model, recipe=recipe, epochs=epochs, batch_size=batch_size, lr=lr, schedule=schedule,
-                         weight_decay=weight_decay, kl_warmup=kl_warmup, grad_clip=grad_clip, latent_dim=latent_dim,
-                         dataset=dataset, data_dir=data_dir, device=device, seed=seed, out=out, resume=resume,
-                         force=force, compile=compile, amp=amp)
+    config = TrainConfig(
+        model=model,
+        recipe=recipe,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        schedule=schedule,
+        weight_decay=weight_decay,
+        kl_warmup=kl_warmup,
+        grad_clip=grad_clip,
+        latent_dim=latent_dim,
+        dataset=dataset,
+        data_dir=data_dir,
+        device=device,
+        seed=seed,
+        out=out,
+        resume=resume,
+        force=force,
+        compile=compile,
+        amp=amp,
+    )
     from tui_ae import progress  # imports torch
 
     try:
@@ -96,8 +147,10 @@ def train(
 
 @app.command("eval")
 def evaluate(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Checkpoints (default: every one in checkpoints/).")] = None,
-    data_dir: Annotated[Optional[Path], typer.Option(help="A folder that holds the data set's IDX files.")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Checkpoints (default: every one in checkpoints/).")
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="A folder that holds the data set's IDX files.")] = None,
     device: Annotated[Literal["auto", "cuda", "mps", "cpu"], typer.Option(help="Where to evaluate.")] = "auto",
 ) -> None:
     """Test-set metrics of checkpoints, as a table."""
@@ -108,11 +161,24 @@ def evaluate(
         raise fail(f"no checkpoints in {where}: train one with `tui-ae train --model ae`")
     from tui_ae.train import evaluate_checkpoint  # imports torch
 
-    table = Table(title="Test-set metrics", caption="data: what it was trained on; MSE per pixel; VAE terms in nats per image",
-                  box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(
+        title="Test-set metrics",
+        caption="data: what it was trained on; MSE per pixel; VAE terms in nats per image",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
     table.add_column("checkpoint", overflow="fold", min_width=12)
-    for column, width in (("model", 5), ("recipe", 6), ("data", 6), ("epochs", 6), ("images", 6), ("MSE", 8),
-                          ("-ELBO", 6), ("recon", 6), ("KL", 5)):
+    for column, width in (
+        ("model", 5),
+        ("recipe", 6),
+        ("data", 6),
+        ("epochs", 6),
+        ("images", 6),
+        ("MSE", 8),
+        ("-ELBO", 6),
+        ("recon", 6),
+        ("KL", 5),
+    ):
         table.add_column(column, justify="left" if column in ("model", "recipe", "data") else "right", min_width=width)
     failed = 0
     for path in paths:
@@ -123,9 +189,16 @@ def evaluate(
             failed += 1
             continue
         vae = header.kind == "vae"
-        table.add_row(str(path), header.kind.upper(), header.meta.get("recipe", "seed"), header.meta["data_source"].split(":")[0].replace("mnist-sample", "sample"),
-                      str(header.meta["epochs_done"]), f"{m['images']:,}", f"{m['mse']:.6f}",
-                      *(f"{m[k]:.2f}" if vae else "-" for k in ("loss", "recon", "kl")))
+        table.add_row(
+            str(path),
+            header.kind.upper(),
+            header.meta.get("recipe", "seed"),
+            header.meta["data_source"].split(":")[0].replace("mnist-sample", "sample"),
+            str(header.meta["epochs_done"]),
+            f"{m['images']:,}",
+            f"{m['mse']:.6f}",
+            *(f"{m[k]:.2f}" if vae else "-" for k in ("loss", "recon", "kl")),
+        )
     if table.row_count:
         console.print(table)
     if failed:
@@ -134,11 +207,17 @@ def evaluate(
 
 @app.command()
 def explore(
-    ae: Annotated[Optional[Path], typer.Option(help="AE checkpoint (default: checkpoints/ae.safetensors).")] = None,
-    vae: Annotated[Optional[Path], typer.Option(help="VAE checkpoint (default: checkpoints/vae.safetensors).")] = None,
-    color: Annotated[Literal["auto", "truecolor", "256", "16", "mono"], typer.Option(help="Colours to draw with; auto guesses from the environment.")] = "auto",
-    glyph: Annotated[Literal["upper", "lower"], typer.Option(help="Half block to draw digits with; switch if your font leaves seams.")] = "upper",
-    data_dir: Annotated[Optional[Path], typer.Option(help="Where the test images for compare mode are.")] = None,
+    ae: Annotated[Path | None, typer.Option(help="AE checkpoint (default: checkpoints/ae.safetensors).")] = None,
+    vae: Annotated[Path | None, typer.Option(help="VAE checkpoint (default: checkpoints/vae.safetensors).")] = None,
+    color: Annotated[
+        Literal["auto", "truecolor", "256", "16", "mono"],
+        typer.Option(help="Colours to draw with; auto guesses from the environment."),
+    ] = "auto",
+    glyph: Annotated[
+        Literal["upper", "lower"],
+        typer.Option(help="Half block to draw digits with; switch if your font leaves seams."),
+    ] = "upper",
+    data_dir: Annotated[Path | None, typer.Option(help="Where the test images for compare mode are.")] = None,
 ) -> None:
     """Walk the AE's and the VAE's latent spaces and compare their digits."""
     from tui_ae.checkpoint import read_header
@@ -160,7 +239,10 @@ def explore(
             raise fail(f"{candidate} holds the {header.kind.upper()} model; pass it with --{header.kind}")
         found[kind] = candidate
     if not any(found.values()):
-        raise fail("no checkpoints in checkpoints/: train them first with `tui-ae train --model ae` and `tui-ae train --model vae`")
+        raise fail(
+            "no checkpoints in checkpoints/: train them first with "
+            "`tui-ae train --model ae` and `tui-ae train --model vae`"
+        )
     from tui_ae.tui.app import ExplorerApp
 
     mode = detect_color_mode() if color == "auto" else color

@@ -64,7 +64,9 @@ class TrainConfig:
         """This config with every field the user left None taken from the recipe."""
         named = replace(self, recipe=self.recipe or "seed", dataset=self.dataset or "mnist")
         recipe = RECIPES[named.recipe][self.model]
-        return replace(named, **{f.name: getattr(recipe, f.name) for f in fields(Recipe) if getattr(self, f.name) is None})
+        return replace(
+            named, **{f.name: getattr(recipe, f.name) for f in fields(Recipe) if getattr(self, f.name) is None}
+        )
 
     def resumed(self, saved: dict) -> TrainConfig:
         """The saved run's settings, going on to this run's --epochs (if given) on this run's device.
@@ -75,12 +77,16 @@ class TrainConfig:
         for name in ("recipe", "dataset", *(f.name for f in fields(Recipe) if f.name != "epochs")):
             given = getattr(self, name)
             if given is not None and given != saved[name]:
-                raise TuiAeError(f"--{name.replace('_', '-')} {given} differs from the checkpoint's {saved[name]}: "
-                                 "a resumed run keeps its settings (start a new run with --out to change them)")
+                raise TuiAeError(
+                    f"--{name.replace('_', '-')} {given} differs from the checkpoint's {saved[name]}: "
+                    "a resumed run keeps its settings (start a new run with --out to change them)"
+                )
         epochs = self.epochs if self.epochs is not None else saved["epochs"]
         if saved["schedule"] == "onecycle" and epochs != saved["epochs"]:
-            raise TuiAeError(f"its one-cycle schedule was planned for {saved['epochs']} epochs: resume with "
-                             f"--epochs {saved['epochs']} (or leave it out), or start a new run")
+            raise TuiAeError(
+                f"its one-cycle schedule was planned for {saved['epochs']} epochs: resume with "
+                f"--epochs {saved['epochs']} (or leave it out), or start a new run"
+            )
         keep = {name: saved[name] for name in ("recipe", "dataset", *(f.name for f in fields(Recipe)))}
         return replace(self, **{**keep, "epochs": epochs})
 
@@ -97,7 +103,9 @@ class TrainConfig:
             raise TuiAeError(f"--lr must be positive, got {self.lr}")
         for name in ("weight_decay", "kl_warmup", "grad_clip"):
             if not 0 <= getattr(self, name) < math.inf:
-                raise TuiAeError(f"--{name.replace('_', '-')} must be a finite number, 0 or more, got {getattr(self, name)}")
+                raise TuiAeError(
+                    f"--{name.replace('_', '-')} must be a finite number, 0 or more, got {getattr(self, name)}"
+                )
 
 
 def resolve_device(name: DeviceName):
@@ -112,5 +120,7 @@ def resolve_device(name: DeviceName):
         return torch.device("cpu")
     available = {"cuda": torch.cuda.is_available, "mps": torch.backends.mps.is_available, "cpu": lambda: True}
     if not available[name]():
-        raise TuiAeError(f"--device {name} was asked for, but this machine has no {name.upper()} device that torch can use")
+        raise TuiAeError(
+            f"--device {name} was asked for, but this machine has no {name.upper()} device that torch can use"
+        )
     return torch.device(name)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import gzip
 import math
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Literal
+from typing import Literal
 
 import numpy as np
 import torch
@@ -134,7 +135,10 @@ def locate(
     if download and (found := _download(dataset, cache)):
         return found, f"{dataset}:{found}"
     if dataset == "mnist":
-        notify(f"MNIST is not in {cache} and could not be downloaded: using the embedded sample (10,000 train / 2,000 test digits)")
+        notify(
+            f"MNIST is not in {cache} and could not be downloaded: "
+            "using the embedded sample (10,000 train / 2,000 test digits)"
+        )
         return SAMPLE_DIR, "mnist-sample"
     raise DataError(
         f"Fashion-MNIST not found and could not be downloaded: put {', '.join(FILES['train'] + FILES['test'])} "
@@ -148,7 +152,9 @@ def recorded_dir(source: str) -> Path | None:
     return Path(folder) if folder and Path(folder).is_dir() else None
 
 
-def train_val_split(digits: Digits, val_fraction: float = VAL_FRACTION, seed: int = SPLIT_SEED) -> tuple[Digits, Digits]:
+def train_val_split(
+    digits: Digits, val_fraction: float = VAL_FRACTION, seed: int = SPLIT_SEED
+) -> tuple[Digits, Digits]:
     """The homework's random_split of the training set, with a fixed generator."""
     n_val = int(len(digits) * val_fraction)
     if n_val == 0 or n_val == len(digits):
@@ -185,6 +191,10 @@ class DeviceLoader:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n, device = len(self.labels), self.labels.device
-        order = torch.randperm(n, device=device, generator=self.generator) if self.shuffle else torch.arange(n, device=device)
+        order = (
+            torch.randperm(n, device=device, generator=self.generator)
+            if self.shuffle
+            else torch.arange(n, device=device)
+        )
         for idx in order.split(self.batch_size):
             yield self.images[idx].unsqueeze(1).float().div_(255), self.labels[idx]  # (B, 1, 28, 28), (B,)

@@ -45,8 +45,12 @@ def _summary(done: list[EpochDone], kind: str) -> Table:
         table.add_column(f"val {key}", justify="right")
     table.add_column("time", justify="right")
     for event in done:
-        table.add_row(str(event.epoch), f"{event.train['loss']:.6g}", *(f"{event.val[k]:.6g}" for k in keys),
-                      f"{event.seconds:.1f}s")
+        table.add_row(
+            str(event.epoch),
+            f"{event.train['loss']:.6g}",
+            *(f"{event.val[k]:.6g}" for k in keys),
+            f"{event.seconds:.1f}s",
+        )
     return table
 
 
@@ -73,12 +77,21 @@ def run(config: TrainConfig, console: Console) -> list[EpochDone]:
                 if isinstance(event, Started):
                     started = event
                     resumed = f", resuming after epoch {event.start_epoch}" if event.start_epoch else ""
-                    console.print(f"Training {config.model.upper()} on {event.device}: {event.train_images:,} train / "
-                                  f"{event.val_images:,} validation images ({event.data_source}){resumed}", markup=False)
+                    console.print(
+                        f"Training {config.model.upper()} on {event.device}: {event.train_images:,} train / "
+                        f"{event.val_images:,} validation images ({event.data_source}){resumed}",
+                        markup=False,
+                    )
                 elif isinstance(event, Step):
                     if task is None:
-                        task = progress.add_task("", total=started.steps_per_epoch, epoch=event.epoch,
-                                                 epochs=started.epochs, speed="-", metrics="")
+                        task = progress.add_task(
+                            "",
+                            total=started.steps_per_epoch,
+                            epoch=event.epoch,
+                            epochs=started.epochs,
+                            speed="-",
+                            metrics="",
+                        )
                     fields = {"speed": f"{event.images / max(event.seconds, 1e-9):,.0f}"}
                     if event.metrics:
                         fields["metrics"] = _format(event.metrics, SHOWN[config.model])

@@ -13,8 +13,9 @@ Rich console, and the Textual app wraps the same lines in Strips.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Callable, Literal, Mapping
+from typing import Literal
 
 import numpy as np
 from rich.color import Color, ColorSystem
@@ -69,9 +70,7 @@ def _run_lines(codes: np.ndarray, segment: Callable[[int, int], Segment]) -> lis
     positions = np.flatnonzero(starts)
     lengths = np.diff(positions, append=codes.size)
     lines: list[list[Segment]] = [[] for _ in range(height)]
-    for position, length, code in zip(
-        positions.tolist(), lengths.tolist(), codes.ravel()[positions].tolist()
-    ):
+    for position, length, code in zip(positions.tolist(), lengths.tolist(), codes.ravel()[positions].tolist()):
         lines[position // width].append(segment(code, length))
     return lines
 

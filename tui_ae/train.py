@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -86,7 +86,9 @@ def encode_all(model, loader: data.DeviceLoader) -> checkpoint.LatentMap:
 def _check_finite(metrics: Metrics, epoch: int, path: Path, last_saved: int) -> None:
     if not all(math.isfinite(v) for v in metrics.values()):
         kept = f"the checkpoint of epoch {last_saved} is kept at {path}" if last_saved else "no checkpoint was written"
-        raise NonFiniteLoss(f"loss became {metrics['loss']} in epoch {epoch}: training stopped; {kept}. Try a lower --lr.")
+        raise NonFiniteLoss(
+            f"loss became {metrics['loss']} in epoch {epoch}: training stopped; {kept}. Try a lower --lr."
+        )
 
 
 def _start(config: TrainConfig):
@@ -127,11 +129,14 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
     val_loader = data.DeviceLoader(val_set, 1024, device, shuffle=False)
     model.to(device).train()
     # AdamW with weight_decay 0 is Adam. Fused: one kernel for all parameters on CUDA.
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
-                                  fused=device.type == "cuda")
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=device.type == "cuda"
+    )
     scheduler = None
     if config.schedule == "onecycle":
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.lr, total_steps=config.epochs * len(train_loader))
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, config.lr, total_steps=config.epochs * len(train_loader)
+        )
     if optimizer_state is not None:
         optimizer.load_state_dict(optimizer_state)
         if scheduler is not None and header.meta.get("scheduler"):
@@ -190,7 +195,9 @@ def _meta(config: TrainConfig, source: str, history: list[dict], scheduler) -> d
     }
 
 
-def evaluate_checkpoint(path: Path, data_dir: Path | None = None, device: str = "auto", notify=print) -> tuple[checkpoint.Header, Metrics]:
+def evaluate_checkpoint(
+    path: Path, data_dir: Path | None = None, device: str = "auto", notify=print
+) -> tuple[checkpoint.Header, Metrics]:
     """A checkpoint's metrics on its data set's test images (10,000; the embedded sample's 2,000).
 
     metrics["images"] says how many."""

@@ -54,12 +54,14 @@ def layout_class(width: int, height: int) -> str | None:
 
 def _moves() -> list[Binding]:
     keys = {"left,h": (-1, 0), "down,j": (0, 1), "up,k": (0, -1), "right,l": (1, 0)}
-    bindings = [Binding(k, f"move({dx},{dy})", "Move", show=k == "left,h", key_display="←↓↑→")
-                for k, (dx, dy) in keys.items()]
+    bindings = [
+        Binding(k, f"move({dx},{dy})", "Move", show=k == "left,h", key_display="←↓↑→") for k, (dx, dy) in keys.items()
+    ]
     for k, (dx, dy) in keys.items():
         arrow, letter = k.split(",")
-        bindings.append(Binding(f"shift+{arrow},{letter.upper()}", f"move({dx * BIG_STEP},{dy * BIG_STEP})",
-                                show=False))
+        bindings.append(
+            Binding(f"shift+{arrow},{letter.upper()}", f"move({dx * BIG_STEP},{dy * BIG_STEP})", show=False)
+        )
     return bindings
 
 
@@ -84,9 +86,17 @@ class ExplorerApp(App):
     EXPLORE_ACTIONS = {"move", "switch", "link", "grid"}
     COMPARE_ACTIONS = {"back", "next_image", "random_image", "digit"}
 
-    def __init__(self, ae_path: Path | None, vae_path: Path | None, *, color_mode: ColorMode = "truecolor",
-                 glyph: Glyph = "upper", data_dir: Path | None = None, seed: int | None = None,
-                 load_models: bool = True) -> None:
+    def __init__(
+        self,
+        ae_path: Path | None,
+        vae_path: Path | None,
+        *,
+        color_mode: ColorMode = "truecolor",
+        glyph: Glyph = "upper",
+        data_dir: Path | None = None,
+        seed: int | None = None,
+        load_models: bool = True,
+    ) -> None:
         super().__init__(ansi_color=color_mode == "16")  # 16 colours: the terminal's own palette
         self.color_mode, self.glyph, self.data_dir = color_mode, glyph, data_dir
         self.load_models = load_models  # False: the digit panels stay as in the first frame (tests)
@@ -119,8 +129,14 @@ class ExplorerApp(App):
         with Horizontal(id="maps"):
             for kind, slot in self.slots.items():
                 if slot.usable:
-                    panel = LatentMap(slot.points, slot.labels, slot.bounds, mode=self.color_mode,
-                                      id=f"{kind}-map", classes="map-panel")
+                    panel = LatentMap(
+                        slot.points,
+                        slot.labels,
+                        slot.bounds,
+                        mode=self.color_mode,
+                        id=f"{kind}-map",
+                        classes="map-panel",
+                    )
                     panel.border_subtitle = self._map_subtitle(slot)
                 else:
                     panel = Static(slot.error or "", id=f"{kind}-missing", classes="map-panel missing")
@@ -333,7 +349,7 @@ class ExplorerApp(App):
 
     @staticmethod
     def _coordinates(name: str, x: float, y: float, width: int) -> str:
-        """"AE (1.23, -4.56)", as precise as fits in width."""
+        """ "AE (1.23, -4.56)", as precise as fits in width."""
         for text in (f"{name} ({x:.2f}, {y:.2f})", f"{name} ({x:.1f}, {y:.1f})", f"({x:.1f}, {y:.1f})"):
             if len(text) <= width:
                 return text

@@ -30,8 +30,9 @@ class CompareView(Horizontal):
     def panel(self, name: str) -> DigitView:
         return self.query_one(f"#compare-{name}", DigitView)
 
-    def show(self, name: str, title: str, image: np.ndarray | None = None, message: str = "",
-             subtitle: str = "") -> None:
+    def show(
+        self, name: str, title: str, image: np.ndarray | None = None, message: str = "", subtitle: str = ""
+    ) -> None:
         """One panel: an image, or a message where there is none."""
         view = self.panel(name)
         view.border_title, view.border_subtitle = title, subtitle

@@ -41,16 +41,23 @@ def crosshair_styles(mode: ColorMode) -> CrosshairStyles:
     if mode == "mono":
         return CrosshairStyles(Style(), None, Style(bold=True, reverse=True), Style(bold=True, reverse=True))
     if mode == "16":
-        return CrosshairStyles(Style(color="bright_black"), None, Style(color="bright_white", bold=True),
-                               Style(color="black", bgcolor="bright_white", bold=True))
+        return CrosshairStyles(
+            Style(color="bright_black"),
+            None,
+            Style(color="bright_white", bold=True),
+            Style(color="black", bgcolor="bright_white", bold=True),
+        )
 
     def colour(hex_: str) -> Color:
         c = Color.parse(hex_)
         return c if mode == "truecolor" else c.downgrade(ColorSystem.EIGHT_BIT)
 
-    return CrosshairStyles(Style(color=colour("#6c6c6c")), Style(bgcolor=colour("#3a3a3a")),
-                           Style(color=colour("#ffffff"), bold=True),
-                           Style(color=colour("#000000"), bgcolor=colour("#ffffff"), bold=True))
+    return CrosshairStyles(
+        Style(color=colour("#6c6c6c")),
+        Style(bgcolor=colour("#3a3a3a")),
+        Style(color=colour("#ffffff"), bold=True),
+        Style(color=colour("#000000"), bgcolor=colour("#ffffff"), bold=True),
+    )
 
 
 class LatentMap(Widget):
@@ -71,8 +78,16 @@ class LatentMap(Widget):
         def control(self) -> LatentMap:
             return self.latent_map
 
-    def __init__(self, points: np.ndarray, labels: np.ndarray, bounds: Bounds, *, mode: ColorMode = "truecolor",
-                 id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        points: np.ndarray,
+        labels: np.ndarray,
+        bounds: Bounds,
+        *,
+        mode: ColorMode = "truecolor",
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.points, self.labels, self.bounds, self.mode = points, labels, bounds, mode
         self._cross = crosshair_styles(mode)
@@ -142,7 +157,11 @@ class LatentMap(Widget):
         self._cursor_cell, self._mark_cell = self.cell(self.cursor_point), self.cell(self.mark_point)
         base = self.rich_style  # looked up once: it walks the DOM
         cross = self._cross
-        self._line_style, self._cursor_style, self._mark_style = base + cross.line, base + cross.cursor, base + cross.mark
+        self._line_style, self._cursor_style, self._mark_style = (
+            base + cross.line,
+            base + cross.cursor,
+            base + cross.mark,
+        )
         for line in map_lines(self._cells, mode=self.mode):
             runs = list(Segment.apply_style(line, base))
             self._rows.append(runs)

@@ -22,8 +22,14 @@ def halve(image: np.ndarray) -> np.ndarray:
 
 
 class Picture(Widget):
-    def __init__(self, *, mode: ColorMode = "truecolor", glyph: Glyph = "upper", id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        mode: ColorMode = "truecolor",
+        glyph: Glyph = "upper",
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.mode, self.glyph = mode, glyph
         self.image: np.ndarray | None = None  # what is shown, as given

@@ -16,6 +16,7 @@ import numpy as np
 from tui_ae.checkpoint import Header, read_latent_map
 from tui_ae.errors import TuiAeError
 from tui_ae.render import Bounds
+
 DEFAULT_BOUNDS: Bounds = (-3.0, 3.0, -3.0, 3.0)  # for a checkpoint without a stored map
 
 
