@@ -16,10 +16,9 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from tui_ae.config import TrainConfig
+from tui_ae.config import CHECKPOINT_DIR, SAMPLE_SOURCE, TrainConfig
 from tui_ae.errors import TuiAeError
 
-CHECKPOINT_DIR = Path("checkpoints")
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -193,7 +192,7 @@ def evaluate(
             str(path),
             header.kind.upper(),
             header.meta.get("recipe", "seed"),
-            header.meta["data_source"].split(":")[0].replace("mnist-sample", "sample"),
+            header.meta["data_source"].split(":")[0].replace(SAMPLE_SOURCE, "sample"),
             str(header.meta["epochs_done"]),
             f"{m['images']:,}",
             f"{m['mse']:.6f}",

@@ -13,6 +13,9 @@ from typing import Literal
 
 from tui_ae.errors import TuiAeError
 
+CHECKPOINT_DIR = Path("checkpoints")  # where train writes and eval and explore look by default
+SAMPLE_SOURCE = "mnist-sample"  # the data_source of the MNIST sample shipped in tui_ae/sample
+
 DeviceName = Literal["auto", "cuda", "mps", "cpu"]
 RecipeName = Literal["seed", "best"]
 
@@ -92,7 +95,7 @@ class TrainConfig:
 
     @property
     def checkpoint_path(self) -> Path:
-        return self.out if self.out is not None else Path("checkpoints") / f"{self.model}.safetensors"
+        return self.out if self.out is not None else CHECKPOINT_DIR / f"{self.model}.safetensors"
 
     def validate(self) -> None:
         """Raise TuiAeError naming the first setting out of range."""

@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from tui_ae.config import SAMPLE_SOURCE
 from tui_ae.errors import DataError
 
 DatasetName = Literal["mnist", "fashion-mnist"]
@@ -139,7 +140,7 @@ def locate(
             f"MNIST is not in {cache} and could not be downloaded: "
             "using the embedded sample (10,000 train / 2,000 test digits)"
         )
-        return SAMPLE_DIR, "mnist-sample"
+        return SAMPLE_DIR, SAMPLE_SOURCE
     raise DataError(
         f"Fashion-MNIST not found and could not be downloaded: put {', '.join(FILES['train'] + FILES['test'])} "
         f"(.gz or not) in {cache / 'FashionMNIST' / 'raw'}, install Debian's dataset-fashion-mnist, or pass --data-dir"

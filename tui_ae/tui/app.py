@@ -23,6 +23,7 @@ from textual.filter import Monochrome
 from textual.geometry import Size
 from textual.widgets import Footer, Static
 
+from tui_ae.config import SAMPLE_SOURCE
 from tui_ae.errors import TuiAeError
 from tui_ae.render import ColorMode, Glyph, legend_segments, point_of
 from tui_ae.tui.compare_view import CompareView
@@ -38,7 +39,6 @@ KINDS = ("ae", "vae")
 MIN_SIZE = (60, 20)  # columns, rows: two maps of some use above two 14x7 digits
 BIG_STEP = 5  # cells moved by shift + arrow
 COLOR_SYSTEMS = {"truecolor": ColorSystem.TRUECOLOR, "256": ColorSystem.EIGHT_BIT, "16": ColorSystem.STANDARD}
-SAMPLE_SOURCE = "mnist-sample"
 
 
 def layout_class(width: int, height: int) -> str | None:
