@@ -62,7 +62,7 @@ def train_tiny(kind: str, path: Path, steps: int = 120, seed: int = 0) -> Path:
     """A seeded AE or VAE, a few Adam steps on fake_digits, saved with its latent map; deterministic on one machine."""
     import torch
 
-    from tui_ae.checkpoint import LatentMap, save
+    from tui_ae.checkpoint import LatentCodes, save
     from tui_ae.models import build_model
 
     images, labels = fake_digits(600, seed=2)
@@ -95,7 +95,7 @@ def train_tiny(kind: str, path: Path, steps: int = 120, seed: int = 0) -> Path:
         "versions": {},
         "date": "",
     }
-    save(path, model, meta, latent_map=LatentMap(points, labels))
+    save(path, model, meta, codes=LatentCodes(points, labels))
     return path
 
 

@@ -339,8 +339,7 @@ async def test_few_colours_draw_digits_as_map_markers(make_app, mode):
 
 
 async def test_a_latent_space_of_more_than_two_dimensions_is_walked_in_its_first_two(tmp_path):
-    from tui_ae.checkpoint import LatentMap as StoredMap
-    from tui_ae.checkpoint import save
+    from tui_ae.checkpoint import LatentCodes, save
     from tui_ae.models import build_model
 
     torch.manual_seed(0)
@@ -361,7 +360,7 @@ async def test_a_latent_space_of_more_than_two_dimensions_is_walked_in_its_first
             "versions": {},
             "date": "",
         },
-        latent_map=StoredMap(points, (np.arange(300) % 10).astype(np.uint8)),
+        codes=LatentCodes(points, (np.arange(300) % 10).astype(np.uint8)),
     )
     app = ExplorerApp(None, path, seed=0)
     async with app.run_test(size=SIZE) as pilot:

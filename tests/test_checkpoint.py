@@ -24,17 +24,17 @@ def _trained_pair(kind: str = "vae"):
     return model, optimizer
 
 
-def _latent_map(n: int = 50) -> checkpoint.LatentMap:
+def _codes(n: int = 50) -> checkpoint.LatentCodes:
     rng = np.random.default_rng(0)
-    return checkpoint.LatentMap(rng.normal(size=(n, 2)).astype(np.float32), (np.arange(n) % 10).astype(np.uint8))
+    return checkpoint.LatentCodes(rng.normal(size=(n, 2)).astype(np.float32), (np.arange(n) % 10).astype(np.uint8))
 
 
 @pytest.mark.parametrize("kind", ["ae", "vae"])
 def test_round_trip_keeps_weights_optimizer_map_and_metadata(tmp_path, kind):
     model, optimizer = _trained_pair(kind)
     path = tmp_path / f"{kind}.safetensors"
-    latent_map = _latent_map()
-    checkpoint.save(path, model, META, optimizer, latent_map)
+    codes = _codes()
+    checkpoint.save(path, model, META, optimizer, codes)
 
     loaded, header, optimizer_state = checkpoint.load(path, kind=kind)
     assert header.kind == kind and header.model_args == {"latent_dim": 2} and header.meta == META
@@ -45,19 +45,19 @@ def test_round_trip_keeps_weights_optimizer_map_and_metadata(tmp_path, kind):
     for before, after in zip(optimizer.state.values(), fresh.state.values()):
         assert torch.equal(before["exp_avg"], after["exp_avg"]) and torch.equal(before["step"], after["step"])
 
-    header2, stored = checkpoint.read_latent_map(path)
+    header2, stored = checkpoint.read_codes(path)
     assert header2.meta == META
-    np.testing.assert_array_equal(stored.points, latent_map.points)
-    np.testing.assert_array_equal(stored.labels, latent_map.labels)
+    np.testing.assert_array_equal(stored.points, codes.points)
+    np.testing.assert_array_equal(stored.labels, codes.labels)
 
 
 def test_reading_the_map_does_not_import_torch(tmp_path):
     model, _ = _trained_pair("ae")
     path = tmp_path / "ae.safetensors"
-    checkpoint.save(path, model, META, latent_map=_latent_map())
+    checkpoint.save(path, model, META, codes=_codes())
     code = (
-        "import sys; from tui_ae.checkpoint import read_latent_map; "
-        f"h, m = read_latent_map({str(path)!r}); assert m.points.shape == (50, 2); "
+        "import sys; from tui_ae.checkpoint import read_codes; "
+        f"h, m = read_codes({str(path)!r}); assert m.points.shape == (50, 2); "
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -32,8 +32,8 @@ def test_one_real_epoch_through_the_users_loading_path(tiny_mnist, tmp_path, kin
     assert meta["best_val_loss"] == done.val["loss"] and meta["config"]["batch_size"] == 32
     assert {"tui_ae", "torch"} <= meta["versions"].keys() and meta["date"]
     assert optimizer_state["state"][0]["step"].item() == 7
-    _, latent_map = checkpoint.read_latent_map(done.checkpoint)
-    assert latent_map.points.shape == (50, 2) and sorted(set(latent_map.labels.tolist())) == list(range(10))
+    _, codes = checkpoint.read_codes(done.checkpoint)
+    assert codes.points.shape == (50, 2) and sorted(set(codes.labels.tolist())) == list(range(10))
 
 
 def test_loss_goes_down_and_the_same_seed_gives_the_same_weights(tiny_mnist, tmp_path):

@@ -29,25 +29,11 @@ FORMAT = "tui-ae/1"
 
 
 @dataclass
-class LatentMap:
-    """What the explorer's maps draw: encoded points, their labels and the bounds to show."""
+class LatentCodes:
+    """The validation images' codes (the VAE's posterior means) and their labels: what the explorer maps."""
 
-    points: np.ndarray  # (N, 2) float32
+    points: np.ndarray  # (N, 2) float32: the first two latent axes
     labels: np.ndarray  # (N,) uint8
-
-    @property
-    def bounds(self) -> tuple[float, float, float, float]:
-        return latent_bounds(self.points)
-
-
-def latent_bounds(points: np.ndarray, margin: float = 0.05) -> tuple[float, float, float, float]:
-    """(x_min, x_max, y_min, y_max) around the central 99.8% of the points, with a margin.
-
-    Percentiles rather than min/max: a few outliers would otherwise squeeze the map.
-    """
-    lo, hi = np.percentile(points[:, :2], [0.1, 99.9], axis=0)
-    pad = (hi - lo) * margin + 1e-6
-    return float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1])
 
 
 @dataclass
@@ -88,14 +74,14 @@ def _header(path: Path, metadata: dict[str, str]) -> Header:
         raise CheckpointError(f"{path} was not written by tui-ae (no tui-ae metadata)") from None
 
 
-def read_latent_map(path: Path) -> tuple[Header, LatentMap | None]:
+def read_codes(path: Path) -> tuple[Header, LatentCodes | None]:
     """The header and the stored latent map, with numpy only: no torch import."""
     path = Path(path)
     with _open(path) as f:
         header = _header(path, f.metadata() or {})
         if "map/points" not in f.keys():
             return header, None
-        return header, LatentMap(f.get_tensor("map/points"), f.get_tensor("map/labels"))
+        return header, LatentCodes(f.get_tensor("map/points"), f.get_tensor("map/labels"))
 
 
 def save(
@@ -103,7 +89,7 @@ def save(
     model,
     meta: dict[str, Any],
     optimizer=None,
-    latent_map: LatentMap | None = None,
+    codes: LatentCodes | None = None,
 ) -> None:
     """Write atomically: a temporary file in the same folder, flushed, then renamed over path."""
     import torch
@@ -117,9 +103,9 @@ def save(
             for key, value in entry.items():
                 tensors[f"optimizer/{index}/{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
         groups = state["param_groups"]
-    if latent_map is not None:
-        tensors["map/points"] = torch.from_numpy(np.ascontiguousarray(latent_map.points, dtype=np.float32))
-        tensors["map/labels"] = torch.from_numpy(np.ascontiguousarray(latent_map.labels, dtype=np.uint8))
+    if codes is not None:
+        tensors["map/points"] = torch.from_numpy(np.ascontiguousarray(codes.points, dtype=np.float32))
+        tensors["map/labels"] = torch.from_numpy(np.ascontiguousarray(codes.labels, dtype=np.uint8))
     doc = {
         "format": FORMAT,
         "kind": model.kind,

@@ -24,9 +24,10 @@ from rich.measure import Measurement
 from rich.segment import Segment
 from rich.style import Style
 
+from tui_ae.latent import Bounds
+
 ColorMode = Literal["truecolor", "256", "16", "mono"]
 Glyph = Literal["upper", "lower"]
-Bounds = tuple[float, float, float, float]  # x_min, x_max, y_min, y_max
 
 SHADES = " ░▒▓█"  # 16-colour and mono digits: one shade per cell, from its two pixels' mean
 # The 256-colour palette's greys, darkest first: black, the 24-step ramp, white.

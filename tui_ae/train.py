@@ -75,12 +75,12 @@ def evaluate(model, loader: data.DeviceLoader) -> Metrics:
     return {k: v.item() / loader.num_images for k, v in sums.items()}  # one sync per metric
 
 
-def encode_all(model, loader: data.DeviceLoader) -> checkpoint.LatentMap:
+def encode_all(model, loader: data.DeviceLoader) -> checkpoint.LatentCodes:
     """Every image of the loader encoded (the VAE's means), in order, for the explorer's maps."""
     model.eval()
     with torch.no_grad():
         points = torch.cat([model.encode(x).float() for x, _ in loader])
-    return checkpoint.LatentMap(points[:, :2].cpu().numpy(), loader.labels.to(torch.uint8).cpu().numpy())
+    return checkpoint.LatentCodes(points[:, :2].cpu().numpy(), loader.labels.to(torch.uint8).cpu().numpy())
 
 
 def _check_finite(metrics: Metrics, epoch: int, path: Path, last_saved: int) -> None:

@@ -15,8 +15,9 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import get_current_worker
 
+from tui_ae.latent import grid_points, quantile_points
 from tui_ae.render import ColorMode, Glyph
-from tui_ae.tui.grid_view import GridView, grid_points, grid_shape, mosaic, quantile_points
+from tui_ae.tui.grid_view import GridView, grid_shape, mosaic
 from tui_ae.tui.messages import GridDecoded
 from tui_ae.tui.slot import Slot
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from tui_ae.render import Bounds
 from tui_ae.tui.picture import Picture, halve
 
 MIN_FULL = 5  # digits per side below which the grid shrinks them to 14x14
@@ -20,24 +19,6 @@ def grid_shape(width: int, height: int) -> tuple[int, int, bool]:
     if cols >= MIN_FULL and rows >= MIN_FULL:
         return cols, rows, False
     return width // 14, height // 7, True
-
-
-def grid_points(cols: int, rows: int, bounds: Bounds) -> np.ndarray:
-    """(rows * cols, 2) cell centres over the bounds, row by row from the top (y_max), as the map."""
-    x_min, x_max, y_min, y_max = bounds
-    xs = x_min + (np.arange(cols) + 0.5) * (x_max - x_min) / cols
-    ys = y_max - (np.arange(rows) + 0.5) * (y_max - y_min) / rows
-    return np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
-
-
-def quantile_points(cols: int, rows: int) -> np.ndarray:
-    """(rows * cols, 2) points at evenly spaced quantiles of N(0, 1) per axis, top row the highest."""
-    import torch
-
-    normal = torch.distributions.Normal(0.0, 1.0)
-    xs = normal.icdf((torch.arange(cols) + 0.5) / cols).numpy()
-    ys = normal.icdf(1 - (torch.arange(rows) + 0.5) / rows).numpy()
-    return np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
 
 
 def mosaic(images: np.ndarray, cols: int, rows: int, halved: bool) -> np.ndarray:

@@ -1,6 +1,6 @@
 """One model's side of the explorer: its checkpoint, stored map, cursor and, once loaded, the model.
 
-A Slot is built from the checkpoint with numpy alone (read_latent_map), so the
+A Slot is built from the checkpoint with numpy alone (read_codes), so the
 maps draw before torch is imported; `model` stays None until the loading worker
 hands it over.
 """
@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from tui_ae.checkpoint import Header, read_latent_map
+from tui_ae.checkpoint import Header, read_codes
 from tui_ae.errors import TuiAeError
-from tui_ae.render import Bounds
+from tui_ae.latent import Bounds, latent_bounds
 
 DEFAULT_BOUNDS: Bounds = (-3.0, 3.0, -3.0, 3.0)  # for a checkpoint without a stored map
 
@@ -39,13 +39,13 @@ class Slot:
         if path is None:
             return cls(kind, None, error=f"No {kind.upper()} checkpoint. Train one with:\ntui-ae train --model {kind}")
         try:
-            header, latent_map = read_latent_map(Path(path))
+            header, codes = read_codes(Path(path))
         except TuiAeError as e:
             return cls(kind, Path(path), error=str(e))
         slot = cls(kind, Path(path), header)
-        if latent_map is not None and len(latent_map.points):
-            slot.points, slot.labels = latent_map.points[:, :2], latent_map.labels
-            slot.bounds = latent_map.bounds
+        if codes is not None and len(codes.points):
+            slot.points, slot.labels = codes.points[:, :2], codes.labels
+            slot.bounds = latent_bounds(slot.points)
         slot.x, slot.y = (slot.bounds[0] + slot.bounds[1]) / 2, (slot.bounds[2] + slot.bounds[3]) / 2
         return slot
 
