@@ -113,8 +113,15 @@ def save(
         "meta": meta,
         "optimizer_groups": groups,
     }
-    data = to_bytes(tensors, metadata={"tui_ae": json.dumps(doc)})
+    data = to_bytes(tensors, metadata={"tui_ae": json.dumps(doc, default=_plain)})
     _write_atomically(Path(path), data)
+
+
+def _plain(value: Any) -> Any:
+    """JSON for the tensors torch leaves in optimizer and scheduler state (a CUDA lr, say): their numbers."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def check_writable(path: Path, replace: bool = False) -> None:

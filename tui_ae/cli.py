@@ -109,8 +109,9 @@ def train(
     out: Annotated[Path | None, typer.Option(help="Checkpoint file; default: checkpoints/MODEL.safetensors.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue the checkpoint at --out, optimizer state included.")] = False,
     force: Annotated[bool, typer.Option(help="Replace an existing checkpoint at --out.")] = False,
-    compile: Annotated[bool, typer.Option(help="torch.compile the model (pays off on CUDA).")] = False,
+    compile: Annotated[bool, typer.Option(help="torch.compile the model (no CUDA graphs then).")] = False,
     amp: Annotated[bool, typer.Option(help="bf16 autocast on CUDA.")] = True,
+    cuda_graphs: Annotated[bool, typer.Option(help="On CUDA, run each step as one captured CUDA graph.")] = True,
 ) -> None:
     """Train a model and write its checkpoint after every epoch."""
     config = TrainConfig(
@@ -133,6 +134,7 @@ def train(
         force=force,
         compile=compile,
         amp=amp,
+        cuda_graphs=cuda_graphs,
     )
     from tui_ae import progress  # imports torch
 

@@ -60,7 +60,8 @@ class TrainConfig:
     out: Path | None = None  # None: checkpoints/<model>.safetensors
     resume: bool = False  # continue from `out`, optimizer state included
     force: bool = False  # replace an existing checkpoint at `out`
-    compile: bool = False  # torch.compile the model; pays off on CUDA only
+    compile: bool = False  # torch.compile the model (then no CUDA graphs)
+    cuda_graphs: bool = True  # on CUDA, capture each step as one CUDA graph; ignored elsewhere
     amp: bool = True  # bf16 autocast on CUDA; ignored elsewhere
 
     def resolved(self) -> TrainConfig:

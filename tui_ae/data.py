@@ -190,12 +190,16 @@ class DeviceLoader:
     def num_images(self) -> int:
         return len(self.labels)
 
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def batches(self) -> tuple[torch.Tensor, ...]:
+        """The epoch's batches as index tensors into `images`, for a step that gathers on the device."""
         n, device = len(self.labels), self.labels.device
         order = (
             torch.randperm(n, device=device, generator=self.generator)
             if self.shuffle
             else torch.arange(n, device=device)
         )
-        for idx in order.split(self.batch_size):
+        return order.split(self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for idx in self.batches():
             yield self.images[idx].unsqueeze(1).float().div_(255), self.labels[idx]  # (B, 1, 28, 28), (B,)

@@ -6,7 +6,8 @@ Kingma & Welling, "Auto-Encoding Variational Bayes", 2014).
 
 Both models offer what the trainer and the explorer need, so neither branches
 on the model kind:
-    forward(x)  -> (recon, losses)   losses["loss"] is what the optimiser minimises
+    forward(x)  -> (recon, losses)   losses["loss"] is what the optimiser minimises;
+                                     losses has one scalar per name in METRICS
     encode(x)   -> points (B, latent_dim); the VAE's posterior mean
     decode(z)   -> images (B, 1, 28, 28) in [0, 1]
 """
@@ -83,6 +84,7 @@ class ConvAE(nn.Module):
     """The homework's autoencoder, trained on per-pixel MSE (its MSELoss())."""
 
     kind: ModelKind = "ae"
+    METRICS = ("loss", "mse")
 
     def __init__(self, latent_dim: int = 2):
         super().__init__()
@@ -113,11 +115,14 @@ class VAE(nn.Module):
     """
 
     kind: ModelKind = "vae"
+    METRICS = ("loss", "recon", "kl", "mse")
 
     def __init__(self, latent_dim: int = 2, x_dim: int = 784, h_dim1: int = 512, h_dim2: int = 256):
         super().__init__()
         self.latent_dim = latent_dim
-        self.kl_weight = 1.0  # < 1 only while a recipe warms the KL term up; evaluation always uses 1
+        # < 1 only while a recipe warms the KL term up; evaluation always uses 1. A tensor rather
+        # than a float, so that a training step captured as a CUDA graph reads each new value.
+        self.register_buffer("kl_weight", torch.ones(()), persistent=False)
         # encoder part
         self.fc1 = nn.Linear(x_dim, h_dim1)
         self.fc2 = nn.Linear(h_dim1, h_dim2)

@@ -21,9 +21,11 @@ import torch
 
 import tui_ae
 from tui_ae import checkpoint, data
+from tui_ae import step as step_module
 from tui_ae.config import TrainConfig, resolve_device
 from tui_ae.errors import TuiAeError
 from tui_ae.models import build_model
+from tui_ae.step import GraphedStep, TrainStep, build_optimizer, keep_lr_tensor, load_optimizer_state
 
 Metrics = dict[str, float]
 
@@ -41,6 +43,7 @@ class Started:
     start_epoch: int  # epochs already done (resume)
     epochs: int
     steps_per_epoch: int
+    cuda_graphs: bool = False  # whether each step is a replay of a captured CUDA graph
 
 
 @dataclass
@@ -65,14 +68,13 @@ def evaluate(model, loader: data.DeviceLoader) -> Metrics:
     """Mean of every loss term over a whole split."""
     was_training = model.training
     model.eval()
-    sums: dict[str, torch.Tensor] = {}
+    sums = torch.zeros(len(model.METRICS), device=loader.labels.device)
     with torch.no_grad():
         for x, _ in loader:
             _, losses = model(x)
-            for k, v in losses.items():
-                sums[k] = sums.get(k, 0) + v.detach().float() * len(x)
+            sums += torch.stack([losses[name].float() for name in model.METRICS]) * len(x)
     model.train(was_training)
-    return {k: v.item() / loader.num_images for k, v in sums.items()}  # one sync per metric
+    return dict(zip(model.METRICS, (sums / loader.num_images).tolist()))  # one device sync
 
 
 def encode_all(model, loader: data.DeviceLoader) -> checkpoint.LatentCodes:
@@ -111,13 +113,11 @@ def _start(config: TrainConfig):
     done = len(header.meta["history"])
     if done >= config.epochs:
         raise TuiAeError(f"{path} has already trained {done} epochs: pass --epochs above {done} to go on")
-    for group in optimizer_state["param_groups"]:  # implementation flags belong to this run's device
-        for flag in ("fused", "foreach", "capturable"):
-            group.pop(flag, None)
     return config, model, header, optimizer_state
 
 
 def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[Started | Step | EpochDone]:
+    """Train, yielding events; a Step every `log_every` batches and at the end of each epoch."""
     config, model, header, optimizer_state = _start(config)
     path, device = config.checkpoint_path, resolve_device(config.device)
     history = header.meta["history"] if header else []
@@ -126,60 +126,91 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
     raw_dir, source = data.locate(config.dataset, config.data_dir, notify=notify)
     train_set, val_set = data.train_val_split(data.read_split(raw_dir, "train", source))
     train_loader = data.DeviceLoader(train_set, config.batch_size, device, shuffle=True, seed=config.seed)
-    val_loader = data.DeviceLoader(val_set, 1024, device, shuffle=False)
+    val_loader = data.DeviceLoader(val_set, 4096, device, shuffle=False)
     model.to(device).train()
-    # AdamW with weight_decay 0 is Adam. Fused: one kernel for all parameters on CUDA.
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=device.type == "cuda"
-    )
-    scheduler = None
-    if config.schedule == "onecycle":
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, config.lr, total_steps=config.epochs * len(train_loader)
-        )
+    graphs = _graphs_wanted(config, device, header, notify)
+    optimizer = build_optimizer(model, config.lr, config.weight_decay, device)
+    lr = optimizer.param_groups[0]["lr"]  # on CUDA a device tensor, which a captured step reads
+    scheduler = _scheduler(optimizer, config, len(train_loader), cycle_momentum=not graphs)
     if optimizer_state is not None:
-        optimizer.load_state_dict(optimizer_state)
-        if scheduler is not None and header.meta.get("scheduler"):
+        load_optimizer_state(optimizer, optimizer_state)
+        if scheduler is not None:
             scheduler.load_state_dict(header.meta["scheduler"])
-    step_fn = torch.compile(model) if config.compile else model
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=config.amp and device.type == "cuda")
+    keep_lr_tensor(optimizer.param_groups[0], lr)
+    forward = torch.compile(model) if config.compile else model
+    step = TrainStep(model, optimizer, train_loader.images, grad_clip=config.grad_clip, amp=config.amp,
+                     forward=forward)  # fmt: skip
+    run = _captured(step, train_loader, notify) if graphs else step
 
-    yield Started(str(device), source, len(train_set), len(val_set), start_epoch, config.epochs, len(train_loader))
+    yield Started(str(device), source, len(train_set), len(val_set), start_epoch, config.epochs,
+                  len(train_loader), cuda_graphs=run is not step)  # fmt: skip
     for epoch in range(start_epoch + 1, config.epochs + 1):
         model.train()
         train_loader.set_epoch(epoch)
-        started, sums, seen = time.perf_counter(), {}, 0
-        for step, (x, _) in enumerate(train_loader, 1):
-            if config.kl_warmup:  # the VAE's KL weight rises linearly from 0 to 1
-                model.kl_weight = min(1.0, (epoch - 1 + step / len(train_loader)) / config.kl_warmup)
-            with autocast:
-                _, losses = step_fn(x)
-            optimizer.zero_grad(set_to_none=True)
-            losses["loss"].backward()
-            if config.grad_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
+        batches = train_loader.batches()
+        started, seen = time.perf_counter(), 0
+        step.sums.zero_()
+        for i, idx in enumerate(batches, 1):
+            if config.kl_warmup and model.kind == "vae":  # the KL weight rises linearly from 0 to 1
+                model.kl_weight.fill_(min(1.0, (epoch - 1 + i / len(batches)) / config.kl_warmup))
+            run(idx)
             if scheduler is not None:
                 scheduler.step()
-            seen += len(x)
-            for k, v in losses.items():
-                sums[k] = sums.get(k, 0) + v.detach().float() * len(x)
-            metrics = None
-            if step % log_every == 0 or step == len(train_loader):
-                metrics = {k: v.item() / seen for k, v in sums.items()}  # device sync
+                keep_lr_tensor(optimizer.param_groups[0], lr)
+            seen += len(idx)
+            if i % log_every == 0 or i == len(batches):
+                metrics = step.means(seen)  # a device sync
                 _check_finite(metrics, epoch, path, len(history))
-            yield Step(epoch, step, seen, time.perf_counter() - started, metrics)
-        train_metrics = metrics
+                yield Step(epoch, i, seen, time.perf_counter() - started, metrics)
+        train_seconds = time.perf_counter() - started
         val_metrics = evaluate(model, val_loader)
         _check_finite(val_metrics, epoch, path, len(history))
         seconds = time.perf_counter() - started
-        history.append({"epoch": epoch, "train": train_metrics, "val": val_metrics, "seconds": round(seconds, 3)})
-        meta = _meta(config, source, history, scheduler)
+        history.append({"epoch": epoch, "train": metrics, "val": val_metrics, "seconds": round(seconds, 3),
+                        "train_seconds": round(train_seconds, 3)})  # fmt: skip
+        meta = _meta(config, source, history, scheduler, cuda_graphs=run is not step)
         checkpoint.save(path, model, meta, optimizer, encode_all(model, val_loader))
-        yield EpochDone(epoch, train_metrics, val_metrics, seconds, path)
+        yield EpochDone(epoch, metrics, val_metrics, seconds, path)
 
 
-def _meta(config: TrainConfig, source: str, history: list[dict], scheduler) -> dict:
+def _graphs_wanted(config: TrainConfig, device: torch.device, header, notify) -> bool:
+    """Whether to capture the step: on CUDA, unless turned off, compiled, or resuming a schedule graphs can't follow."""
+    if not (config.cuda_graphs and step_module.graphs_available(device)) or config.compile:
+        return False
+    saved = header.meta.get("scheduler") if header else None
+    if saved and saved.get("cycle_momentum"):
+        # Fused Adam reads beta1 once, at capture; this run's one-cycle schedule varies it every step.
+        notify("this run's schedule cycles Adam's momentum, which a CUDA graph cannot follow: it resumes eagerly")
+        return False
+    return True
+
+
+def _scheduler(optimizer, config: TrainConfig, steps_per_epoch: int, cycle_momentum: bool):
+    """The one-cycle schedule over exactly the steps the run takes, or None for a constant lr.
+
+    Captured steps cannot follow OneCycleLR's momentum cycle (fused Adam reads beta1 at
+    capture), so with CUDA graphs it is off: beta1 stays Adam's 0.9. The checkpoint
+    records which (its scheduler state), and a resumed run keeps it.
+    """
+    if config.schedule != "onecycle":
+        return None
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, config.lr, total_steps=config.epochs * steps_per_epoch, cycle_momentum=cycle_momentum
+    )
+
+
+def _captured(step: TrainStep, loader: data.DeviceLoader, notify) -> TrainStep | GraphedStep:
+    """The step captured as a CUDA graph; if capture fails, the step itself, with a one-line notice."""
+    idx = torch.arange(min(loader.batch_size, loader.num_images), device=loader.images.device)
+    try:
+        return step_module.capture(step, idx)
+    except (RuntimeError, torch.cuda.CudaError) as e:  # CUDA errors surface as RuntimeError
+        notify(f"CUDA graph capture failed, training eagerly instead: {str(e).splitlines()[0]}")
+        step.optimizer.zero_grad(set_to_none=True)
+        return step
+
+
+def _meta(config: TrainConfig, source: str, history: list[dict], scheduler, cuda_graphs: bool) -> dict:
     settings = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}
     return {
         "dataset": config.dataset,
@@ -189,7 +220,8 @@ def _meta(config: TrainConfig, source: str, history: list[dict], scheduler) -> d
         "history": history,
         "recipe": config.recipe,
         "config": settings,
-        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,  # its tensors saved as floats
+        "cuda_graphs": cuda_graphs,
         "versions": {"tui_ae": tui_ae.__version__, "torch": torch.__version__, "numpy": np.__version__},
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
