@@ -130,3 +130,26 @@ def test_a_safetensors_file_from_elsewhere_is_refused(tmp_path):
     save_file({"w": torch.zeros(2)}, str(path))
     with pytest.raises(CheckpointError, match="not written by tui-ae"):
         checkpoint.load(path)
+
+
+def test_the_background_writer_saves_what_the_model_was_when_handed_over(tmp_path):
+    model, optimizer = _trained_pair("ae")
+    expected = {k: v.clone() for k, v in model.state_dict().items()}
+    path = tmp_path / "ae.safetensors"
+    with checkpoint.Writer() as writer:
+        writer.save(path, model, META, optimizer)
+        with torch.no_grad():  # training goes on while the file is written
+            for p in model.parameters():
+                p.add_(1.0)
+    loaded, _, _ = checkpoint.load(path)  # on disk once the block is left
+    for key, value in loaded.state_dict().items():
+        assert torch.equal(value, expected[key]), key
+
+
+def test_a_failed_background_write_is_raised(tmp_path):
+    model, _ = _trained_pair("ae")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(CheckpointError, match="could not write"):
+        with checkpoint.Writer() as writer:
+            writer.save(blocker / "ae.safetensors", model, META)  # a folder that is a file

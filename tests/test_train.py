@@ -72,15 +72,16 @@ def test_an_existing_checkpoint_is_never_overwritten_by_accident(tiny_mnist, tmp
 
 
 def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tiny_mnist, tmp_path, monkeypatch):
-    real_save = checkpoint.save
+    real_contents = checkpoint.contents
 
-    def save_then_diverge(path, model, *args, **kwargs):
-        real_save(path, model, *args, **kwargs)
+    def save_then_diverge(model, *args, **kwargs):
+        saved = real_contents(model, *args, **kwargs)
         with torch.no_grad():  # as if epoch 2 diverged: every weight becomes NaN
             for p in model.parameters():
                 p.fill_(float("nan"))
+        return saved
 
-    monkeypatch.setattr(checkpoint, "save", save_then_diverge)
+    monkeypatch.setattr(checkpoint, "contents", save_then_diverge)
     with pytest.raises(NonFiniteLoss, match="epoch 2.*checkpoint of epoch 1 is kept"):
         list(train(_config(tiny_mnist, tmp_path, epochs=3)))
     model, header, _ = checkpoint.load(tmp_path / "out.safetensors")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,20 +93,27 @@ def save(
     codes: LatentCodes | None = None,
 ) -> None:
     """Write atomically: a temporary file in the same folder, flushed, then renamed over path."""
-    import torch
-    from safetensors.torch import save as to_bytes
+    write(path, *contents(model, meta, optimizer, codes))
 
-    tensors = {f"model/{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+
+def contents(model, meta: dict[str, Any], optimizer=None, codes: LatentCodes | None = None):
+    """(tensors, metadata) of a checkpoint: copies on the CPU, so training may go on changing the originals."""
+    import torch
+
+    def copy(tensor) -> torch.Tensor:
+        return torch.as_tensor(tensor).detach().to("cpu", copy=True).contiguous()
+
+    tensors = {f"model/{k}": copy(v) for k, v in model.state_dict().items()}
     groups = None
     if optimizer is not None:
         state = optimizer.state_dict()
         for index, entry in state["state"].items():
             for key, value in entry.items():
-                tensors[f"optimizer/{index}/{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
+                tensors[f"optimizer/{index}/{key}"] = copy(value)
         groups = state["param_groups"]
     if codes is not None:
-        tensors["map/points"] = torch.from_numpy(np.ascontiguousarray(codes.points, dtype=np.float32))
-        tensors["map/labels"] = torch.from_numpy(np.ascontiguousarray(codes.labels, dtype=np.uint8))
+        tensors["map/points"] = torch.from_numpy(np.array(codes.points, dtype=np.float32))
+        tensors["map/labels"] = torch.from_numpy(np.array(codes.labels, dtype=np.uint8))
     doc = {
         "format": FORMAT,
         "kind": model.kind,
@@ -113,8 +121,43 @@ def save(
         "meta": meta,
         "optimizer_groups": groups,
     }
-    data = to_bytes(tensors, metadata={"tui_ae": json.dumps(doc, default=_plain)})
-    _write_atomically(Path(path), data)
+    return tensors, {"tui_ae": json.dumps(doc, default=_plain)}
+
+
+def write(path: Path, tensors: dict, metadata: dict[str, str]) -> None:
+    from safetensors.torch import save as to_bytes
+
+    _write_atomically(Path(path), to_bytes(tensors, metadata=metadata))
+
+
+class Writer:
+    """Writes checkpoints from a background thread, one at a time, so training does not wait on the disk.
+
+    Serialising and syncing a 13 MB VAE checkpoint takes 20-30 ms, against 150 ms for a whole epoch
+    on a GPU. On leaving the `with` block, also by Ctrl-C or an error, the last write is finished,
+    so the file on disk is always the last epoch handed over; a failed write raises at the next save.
+    """
+
+    def __enter__(self) -> Writer:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint-writer")
+        self._pending: Future | None = None
+        return self
+
+    def save(self, path: Path, model, meta: dict[str, Any], optimizer=None, codes: LatentCodes | None = None) -> None:
+        snapshot = contents(model, meta, optimizer, codes)  # before training goes on
+        self.wait()
+        self._pending = self._pool.submit(write, path, *snapshot)
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            self.wait()
+        finally:
+            self._pool.shutdown()
 
 
 def _plain(value: Any) -> Any:

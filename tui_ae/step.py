@@ -88,7 +88,7 @@ class TrainStep:
         forward: nn.Module | None = None,  # the model, or torch.compile of it
     ) -> None:
         self.model, self.optimizer, self.images = model, optimizer, images
-        self.forward = forward or model
+        self.forward = forward if forward is not None else model
         self.grad_clip = grad_clip
         self.names: tuple[str, ...] = model.METRICS
         device = images.device

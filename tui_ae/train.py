@@ -57,6 +57,8 @@ class Step:
 
 @dataclass
 class EpochDone:
+    """An epoch's figures; its checkpoint is being written, and is on disk once the next event comes or train() ends."""
+
     epoch: int
     train: Metrics
     val: Metrics
@@ -142,35 +144,40 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
                      forward=forward)  # fmt: skip
     run = _captured(step, train_loader, notify) if graphs else step
 
+    if run is not step:
+        # Each read of the metrics is a sync that idles the GPU while the progress display catches
+        # up; at well under a millisecond a step, a few reads an epoch are enough.
+        log_every = max(log_every, len(train_loader) // 4)
     yield Started(str(device), source, len(train_set), len(val_set), start_epoch, config.epochs,
                   len(train_loader), cuda_graphs=run is not step)  # fmt: skip
-    for epoch in range(start_epoch + 1, config.epochs + 1):
-        model.train()
-        train_loader.set_epoch(epoch)
-        batches = train_loader.batches()
-        started, seen = time.perf_counter(), 0
-        step.sums.zero_()
-        for i, idx in enumerate(batches, 1):
-            if config.kl_warmup and model.kind == "vae":  # the KL weight rises linearly from 0 to 1
-                model.kl_weight.fill_(min(1.0, (epoch - 1 + i / len(batches)) / config.kl_warmup))
-            run(idx)
-            if scheduler is not None:
-                scheduler.step()
-                keep_lr_tensor(optimizer.param_groups[0], lr)
-            seen += len(idx)
-            if i % log_every == 0 or i == len(batches):
-                metrics = step.means(seen)  # a device sync
-                _check_finite(metrics, epoch, path, len(history))
-                yield Step(epoch, i, seen, time.perf_counter() - started, metrics)
-        train_seconds = time.perf_counter() - started
-        val_metrics = evaluate(model, val_loader)
-        _check_finite(val_metrics, epoch, path, len(history))
-        seconds = time.perf_counter() - started
-        history.append({"epoch": epoch, "train": metrics, "val": val_metrics, "seconds": round(seconds, 3),
-                        "train_seconds": round(train_seconds, 3)})  # fmt: skip
-        meta = _meta(config, source, history, scheduler, cuda_graphs=run is not step)
-        checkpoint.save(path, model, meta, optimizer, encode_all(model, val_loader))
-        yield EpochDone(epoch, metrics, val_metrics, seconds, path)
+    with checkpoint.Writer() as writer:
+        for epoch in range(start_epoch + 1, config.epochs + 1):
+            model.train()
+            train_loader.set_epoch(epoch)
+            batches = train_loader.batches()
+            started, seen = time.perf_counter(), 0
+            step.sums.zero_()
+            for i, idx in enumerate(batches, 1):
+                if config.kl_warmup and model.kind == "vae":  # the KL weight rises linearly from 0 to 1
+                    model.kl_weight.fill_(min(1.0, (epoch - 1 + i / len(batches)) / config.kl_warmup))
+                run(idx)
+                if scheduler is not None:
+                    scheduler.step()
+                    keep_lr_tensor(optimizer.param_groups[0], lr)
+                seen += len(idx)
+                if i % log_every == 0 or i == len(batches):
+                    metrics = step.means(seen)  # a device sync
+                    _check_finite(metrics, epoch, path, len(history))
+                    yield Step(epoch, i, seen, time.perf_counter() - started, metrics)
+            train_seconds = time.perf_counter() - started
+            val_metrics = evaluate(model, val_loader)
+            _check_finite(val_metrics, epoch, path, len(history))
+            seconds = time.perf_counter() - started
+            history.append({"epoch": epoch, "train": metrics, "val": val_metrics, "seconds": round(seconds, 3),
+                            "train_seconds": round(train_seconds, 3)})  # fmt: skip
+            meta = _meta(config, source, history, scheduler, cuda_graphs=run is not step)
+            writer.save(path, model, meta, optimizer, encode_all(model, val_loader))
+            yield EpochDone(epoch, metrics, val_metrics, seconds, path)
 
 
 def _graphs_wanted(config: TrainConfig, device: torch.device, header, notify) -> bool:
@@ -204,7 +211,7 @@ def _captured(step: TrainStep, loader: data.DeviceLoader, notify) -> TrainStep |
     idx = torch.arange(min(loader.batch_size, loader.num_images), device=loader.images.device)
     try:
         return step_module.capture(step, idx)
-    except (RuntimeError, torch.cuda.CudaError) as e:  # CUDA errors surface as RuntimeError
+    except RuntimeError as e:  # what CUDA and the capture raise
         notify(f"CUDA graph capture failed, training eagerly instead: {str(e).splitlines()[0]}")
         step.optimizer.zero_grad(set_to_none=True)
         return step
