@@ -14,6 +14,7 @@ Layout of a file:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -193,11 +194,17 @@ def _write_atomically(path: Path, data: bytes) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
+        _remove(tmp)
         raise CheckpointError(f"could not write {path}: {e.strerror or e}") from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _remove(tmp)
         raise
+
+
+def _remove(tmp: Path) -> None:
+    """The temporary file, if it was made; its folder may be what failed."""
+    with contextlib.suppress(OSError):
+        tmp.unlink(missing_ok=True)
 
 
 def load(path: Path, device="cpu", kind: str | None = None):
