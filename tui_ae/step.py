@@ -185,6 +185,6 @@ def record(step: TrainStep, idx: torch.Tensor, warmups: int) -> tuple[torch.cuda
     torch.cuda.current_stream(idx.device).wait_stream(side)
     static_idx = idx.clone()
     graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
+    with torch.cuda.graph(graph, stream=side):  # the warm-ups' stream, whose library handles are set up
         step(static_idx)  # its zero_grad(set_to_none) lets backward allocate the gradients in the graph's pool
     return graph, static_idx
