@@ -1,3 +1,4 @@
+import json
 import os
 import pickle
 import subprocess
@@ -6,6 +7,8 @@ import sys
 import numpy as np
 import pytest
 import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 
 from tui_ae import checkpoint
 from tui_ae.errors import CheckpointError
@@ -124,8 +127,6 @@ def test_missing_wrong_kind_and_wrong_architecture(tmp_path):
 
 
 def test_a_safetensors_file_from_elsewhere_is_refused(tmp_path):
-    from safetensors.torch import save_file
-
     path = tmp_path / "other.safetensors"
     save_file({"w": torch.zeros(2)}, str(path))
     with pytest.raises(CheckpointError, match="not written by tui-ae"):
@@ -153,3 +154,42 @@ def test_a_failed_background_write_is_raised(tmp_path):
     with pytest.raises(CheckpointError, match="could not write"):
         with checkpoint.Writer() as writer:
             writer.save(blocker / "ae.safetensors", model, META)  # a folder that is a file
+
+
+def _with_model_args(path, model_args) -> None:
+    """Rewrite a checkpoint's model arguments as a crafted file would, its weights unchanged."""
+    with safe_open(str(path), framework="numpy") as f:
+        doc = json.loads(f.metadata()["tui_ae"])
+    save_file(load_file(str(path)), str(path), metadata={"tui_ae": json.dumps({**doc, "model_args": model_args})})
+
+
+@pytest.mark.parametrize(
+    "model_args",
+    [
+        {"latent_dim": 3_000_000_000},  # 768 GB of weights
+        {"latent_dim": 1025},
+        {"latent_dim": 0},
+        {"latent_dim": -2},
+        {"latent_dim": 2.5},
+        {"latent_dim": "2"},
+        {"latent_dim": True},
+        {"latent_dim": 2, "h_dim1": 300_000_000},  # a VAE constructor argument that no checkpoint sets
+        {},
+        [2],
+    ],
+)
+def test_model_arguments_out_of_bounds_are_refused_before_building(tmp_path, monkeypatch, model_args):
+    path = tmp_path / "vae.safetensors"
+    checkpoint.save(path, build_model("vae"), META)
+    _with_model_args(path, model_args)
+    built = []
+    monkeypatch.setattr("tui_ae.models.build_model", lambda *args, **kwargs: built.append(kwargs))
+    with pytest.raises(CheckpointError, match="model arguments|asks for latent_dim") as refused:
+        checkpoint.load(path)
+    assert built == [] and len(str(refused.value).splitlines()) == 1
+
+
+def test_the_largest_latent_size_still_loads(tmp_path):
+    path = tmp_path / "ae.safetensors"
+    checkpoint.save(path, build_model("ae", latent_dim=1024), META)
+    assert checkpoint.load(path)[0].latent_dim == 1024

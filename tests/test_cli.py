@@ -3,6 +3,8 @@
 import re
 
 import pytest
+import torch
+import typer
 from typer.testing import CliRunner
 
 from tui_ae import checkpoint
@@ -13,8 +15,8 @@ runner = CliRunner()
 CONTROL = re.compile(r"\x1b|\r")
 
 
-def invoke(*args: str):
-    return runner.invoke(app, [str(a) for a in args])
+def invoke(*args: str, columns: int = 80):
+    return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": str(columns)})
 
 
 @pytest.fixture
@@ -30,10 +32,16 @@ def assert_one_line_error(result, code: int, pattern: str):
     assert "Traceback" not in result.output
 
 
-def test_help_lists_the_commands():
-    result = invoke("--help")
-    assert result.exit_code == 0
-    assert all(command in result.output for command in ("train", "eval", "explore"))
+@pytest.mark.parametrize("args", [["--help"], []])
+def test_help_lists_every_command_with_its_summary_once(args):
+    commands = typer.main.get_command(app).commands
+    assert {"train", "eval", "explore"} <= commands.keys()
+    result = invoke(*args)
+    assert result.exit_code == 0 and result.stderr == ""
+    assert result.output.count("Usage:") == 1
+    for name, command in commands.items():
+        summary = " ".join(command.help.split()[:4])  # the first words: Rich may wrap the rest
+        assert re.search(rf"\b{name}\s+{re.escape(summary)}", result.output), (name, result.output)
 
 
 def test_train_then_eval_on_tiny_data(tiny_mnist, in_tmp):
@@ -48,11 +56,16 @@ def test_train_then_eval_on_tiny_data(tiny_mnist, in_tmp):
     assert lines[-1] == "Checkpoint: checkpoints/vae.safetensors"
     assert checkpoint.read_header(in_tmp / "checkpoints" / "vae.safetensors").meta["epochs_done"] == 2
 
-    result = invoke("eval", "--data-dir", tiny_mnist)
-    assert result.exit_code == 0, result.output
-    assert invoke("eval", "checkpoints", "--data-dir", tiny_mnist).output == result.output  # a folder: its checkpoints
-    row = next(line for line in result.output.splitlines() if "VAE" in line)
-    assert "seed" in row and len(re.findall(r"\d+\.\d+", row)) == 4  # recipe; MSE, -ELBO, recon, KL
+    for columns in (80, 120):
+        result = invoke("eval", "--data-dir", tiny_mnist, columns=columns)
+        assert result.exit_code == 0, result.output
+        assert max(len(line) for line in result.output.splitlines()) <= columns
+        words = result.output.split()
+        assert {"checkpoints/vae.safetensors", "VAE", "seed", "mnist", "2", "60"} <= set(words)
+        assert len([word for word in words if re.fullmatch(r"\d+\.\d+", word)]) == 4  # MSE, -ELBO, recon, KL
+    # a folder stands for its checkpoints; a checkpoint is named from the current folder
+    assert invoke("eval", "checkpoints", "--data-dir", tiny_mnist, columns=120).output == result.output
+    assert invoke("eval", in_tmp / "checkpoints", "--data-dir", tiny_mnist, columns=120).output == result.output
 
 
 @pytest.mark.parametrize(
@@ -68,9 +81,30 @@ def test_bad_options_are_one_line_errors(args, pattern):
     assert_one_line_error(invoke(*args), 2, pattern)
 
 
+def test_resume_keeps_the_checkpoints_seed_and_so_its_batch_order(tiny_mnist, in_tmp):
+    common = ("--batch-size", "64", "--data-dir", tiny_mnist)
+    assert invoke("train", "--epochs", "2", "--seed", "3", "--out", "whole.safetensors", *common).exit_code == 0
+    assert invoke("train", "--epochs", "1", "--seed", "3", "--out", "parts.safetensors", *common).exit_code == 0
+    result = invoke("train", "--resume", "--epochs", "2", "--out", "parts.safetensors", *common)
+    assert result.exit_code == 0, result.output
+    whole, _, _ = checkpoint.load(in_tmp / "whole.safetensors")
+    parts, header, _ = checkpoint.load(in_tmp / "parts.safetensors")
+    assert header.meta["config"]["seed"] == 3
+    for x, y in zip(whole.state_dict().values(), parts.state_dict().values()):
+        torch.testing.assert_close(x, y)  # epoch 2 saw the same batches in the same order
+    assert_one_line_error(
+        invoke("train", "--resume", "--epochs", "3", "--seed", "0", "--out", "parts.safetensors", *common),
+        2,
+        "--seed 0 differs from the checkpoint's 3",
+    )
+
+
 def test_out_of_range_settings_are_one_line_errors(tiny_mnist, in_tmp):
     assert_one_line_error(invoke("train", "--epochs", "0", "--data-dir", tiny_mnist), 2, "--epochs must be at least 1")
     assert_one_line_error(invoke("train", "--lr", "-1", "--data-dir", tiny_mnist), 2, "--lr must be positive")
+    assert_one_line_error(
+        invoke("train", "--latent-dim", "3000000000", "--data-dir", tiny_mnist), 2, "--latent-dim must be at most 1024"
+    )
 
 
 def test_missing_data_and_checkpoints_are_one_line_errors(in_tmp, monkeypatch):

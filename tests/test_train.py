@@ -132,23 +132,23 @@ def test_explicit_options_override_the_recipe():
     assert TrainConfig(recipe="seed").resolved().epochs == 10 and TrainConfig().resolved().lr == 5e-4
 
 
-def test_kl_warmup_weights_training_only(tiny_mnist, tmp_path):
-    from tui_ae.models import VAE
-
-    torch.manual_seed(0)
-    vae = VAE().eval()
-    x = torch.rand(4, 1, 28, 28)
-    torch.manual_seed(1)
-    _, full = vae(x)
-    vae.kl_weight.fill_(0.0)
-    torch.manual_seed(1)
-    _, evaluated = vae(x)
-    assert evaluated["loss"] == full["loss"]  # evaluation is always the true ELBO
-    torch.manual_seed(1)
-    _, trained = vae.train()(x)
-    assert trained["loss"].item() == pytest.approx(trained["recon"].item())
-    list(train(_config(tiny_mnist, tmp_path, model="vae", epochs=1, kl_warmup=2)))
-    model, header, _ = checkpoint.load(tmp_path / "out.safetensors")
+def test_kl_warmup_raises_the_kl_weight_step_by_step_in_training_only(tiny_mnist, tmp_path):
+    """--kl-warmup 2: the KL term's weight rises linearly over two epochs' steps, then stays 1,
+    and validation always reports the true ELBO."""
+    config = _config(tiny_mnist, tmp_path, model="vae", epochs=3, kl_warmup=2)
+    weights, sums = [], {}
+    for event in train(config, log_every=1):
+        if isinstance(event, Step):  # running means over the epoch: each step's sums are their differences
+            running = {k: v * event.images for k, v in event.metrics.items()}
+            step = {k: v - (sums.get(k, 0.0) if event.step > 1 else 0.0) for k, v in running.items()}
+            sums = running
+            weights.append((step["loss"] - step["recon"]) / step["kl"])
+        elif isinstance(event, EpochDone):
+            assert event.val["loss"] == pytest.approx(event.val["recon"] + event.val["kl"], rel=1e-5)
+    steps_per_epoch = 7  # 200 training images in batches of 32
+    expected = [min(1.0, step / (2 * steps_per_epoch)) for step in range(1, 3 * steps_per_epoch + 1)]
+    assert weights == pytest.approx(expected, abs=0.02)
+    _, header, _ = checkpoint.load(tmp_path / "out.safetensors")
     assert header.meta["config"]["kl_warmup"] == 2
 
 

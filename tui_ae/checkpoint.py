@@ -25,9 +25,11 @@ from typing import Any
 import numpy as np
 from safetensors import SafetensorError, safe_open
 
+from tui_ae.config import MAX_LATENT_DIM
 from tui_ae.errors import CheckpointError
 
 FORMAT = "tui-ae/1"
+MODEL_ARG_BOUNDS = {"latent_dim": (1, MAX_LATENT_DIM)}  # every constructor argument a checkpoint may set
 
 
 @dataclass
@@ -207,6 +209,16 @@ def _remove(tmp: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def _check_model_args(path: Path, model_args: Any) -> None:
+    """Refuse what a crafted file could ask the constructor for (a latent size of billions), before building."""
+    if not isinstance(model_args, dict) or model_args.keys() != MODEL_ARG_BOUNDS.keys():
+        raise CheckpointError(f"{path} has model arguments {model_args!r}; tui-ae's take {list(MODEL_ARG_BOUNDS)}")
+    for name, (low, high) in MODEL_ARG_BOUNDS.items():
+        value = model_args[name]
+        if type(value) is not int or not low <= value <= high:  # type(): a bool is an int too
+            raise CheckpointError(f"{path} asks for {name} {value!r}; tui-ae's models take {low} to {high}")
+
+
 def load(path: Path, device="cpu", kind: str | None = None):
     """(model in eval mode, header, optimizer state or None); clear errors for every bad file."""
     import torch
@@ -216,6 +228,7 @@ def load(path: Path, device="cpu", kind: str | None = None):
     path = Path(path)
     with _open(path) as f:
         header = _header(path, f.metadata() or {})
+        _check_model_args(path, header.model_args)
         arrays = {k: f.get_tensor(k) for k in f.keys()}
     if kind is not None and header.kind != kind:
         raise CheckpointError(f"{path} holds the {header.kind.upper()} model, not the {kind.upper()}")

@@ -16,8 +16,14 @@ from tui_ae.errors import TuiAeError
 CHECKPOINT_DIR = Path("checkpoints")  # where train writes and eval and explore look by default
 SAMPLE_SOURCE = "mnist-sample"  # the data_source of the MNIST sample shipped in tui_ae/sample
 
-DeviceName = Literal["auto", "cuda", "mps", "cpu"]
+# The choices of the settings, named once: the CLI's options take them from here.
+ModelName = Literal["ae", "vae"]
 RecipeName = Literal["seed", "best"]
+ScheduleName = Literal["constant", "onecycle"]
+DatasetName = Literal["mnist", "fashion-mnist"]
+DeviceName = Literal["auto", "cuda", "mps", "cpu"]
+
+MAX_LATENT_DIM = 1024  # far above any use here; a bound, so a bad number cannot ask for all memory
 
 
 @dataclass(frozen=True)
@@ -25,7 +31,7 @@ class Recipe:
     epochs: int
     batch_size: int
     lr: float  # Adam's learning rate; the peak of the one-cycle schedule
-    schedule: Literal["constant", "onecycle"] = "constant"
+    schedule: ScheduleName = "constant"
     weight_decay: float = 0.0
     kl_warmup: int = 0  # VAE: epochs over which the KL term's weight rises from 0 to 1
     grad_clip: float = 0.0  # max gradient norm; 0 = no clipping
@@ -43,20 +49,20 @@ RECIPES: dict[RecipeName, dict[str, Recipe]] = {
 
 @dataclass
 class TrainConfig:
-    model: Literal["ae", "vae"] = "ae"
+    model: ModelName = "ae"
     recipe: RecipeName | None = None  # None: "seed" (or, with --resume, the checkpoint's)
     latent_dim: int = 2  # the homework's "encoded feature dimension"
     epochs: int | None = None  # None: the recipe's, as for every field down to grad_clip
     batch_size: int | None = None
     lr: float | None = None
-    schedule: Literal["constant", "onecycle"] | None = None
+    schedule: ScheduleName | None = None
     weight_decay: float | None = None
     kl_warmup: int | None = None
     grad_clip: float | None = None
-    dataset: Literal["mnist", "fashion-mnist"] | None = None  # None: MNIST (or, with --resume, the checkpoint's)
+    dataset: DatasetName | None = None  # None: MNIST (or, with --resume, the checkpoint's)
     data_dir: Path | None = None  # None: cache, then download, then the embedded sample
     device: DeviceName = "auto"
-    seed: int = 0
+    seed: int | None = None  # None: 0 (or, with --resume, the checkpoint's, which fixes its batch order)
     out: Path | None = None  # None: checkpoints/<model>.safetensors
     resume: bool = False  # continue from `out`, optimizer state included
     force: bool = False  # replace an existing checkpoint at `out`
@@ -66,7 +72,12 @@ class TrainConfig:
 
     def resolved(self) -> TrainConfig:
         """This config with every field the user left None taken from the recipe."""
-        named = replace(self, recipe=self.recipe or "seed", dataset=self.dataset or "mnist")
+        named = replace(
+            self,
+            recipe=self.recipe or "seed",
+            dataset=self.dataset or "mnist",
+            seed=self.seed if self.seed is not None else 0,
+        )
         recipe = RECIPES[named.recipe][self.model]
         return replace(
             named, **{f.name: getattr(recipe, f.name) for f in fields(Recipe) if getattr(self, f.name) is None}
@@ -76,11 +87,13 @@ class TrainConfig:
         """The saved run's settings, going on to this run's --epochs (if given) on this run's device.
 
         A resumed run keeps its hyper-parameters (its optimizer state would override a new
-        --lr anyway); asking for a different one is an error, not a silent change.
+        --lr anyway) and its seed (each epoch's batch order derives from it); asking for a
+        different one is an error, not a silent change.
         """
-        for name in ("recipe", "dataset", *(f.name for f in fields(Recipe) if f.name != "epochs")):
+        kept = ("recipe", "dataset", "seed", *(f.name for f in fields(Recipe)))
+        for name in kept:
             given = getattr(self, name)
-            if given is not None and given != saved[name]:
+            if name != "epochs" and given is not None and given != saved[name]:
                 raise TuiAeError(
                     f"--{name.replace('_', '-')} {given} differs from the checkpoint's {saved[name]}: "
                     "a resumed run keeps its settings (start a new run with --out to change them)"
@@ -91,8 +104,7 @@ class TrainConfig:
                 f"its one-cycle schedule was planned for {saved['epochs']} epochs: resume with "
                 f"--epochs {saved['epochs']} (or leave it out), or start a new run"
             )
-        keep = {name: saved[name] for name in ("recipe", "dataset", *(f.name for f in fields(Recipe)))}
-        return replace(self, **{**keep, "epochs": epochs})
+        return replace(self, **{**{name: saved[name] for name in kept}, "epochs": epochs})
 
     @property
     def checkpoint_path(self) -> Path:
@@ -103,6 +115,8 @@ class TrainConfig:
         for name in ("latent_dim", "epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise TuiAeError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.latent_dim > MAX_LATENT_DIM:
+            raise TuiAeError(f"--latent-dim must be at most {MAX_LATENT_DIM}, got {self.latent_dim}")
         if not 0 < self.lr < math.inf:
             raise TuiAeError(f"--lr must be positive, got {self.lr}")
         for name in ("weight_decay", "kl_warmup", "grad_clip"):

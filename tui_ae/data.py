@@ -18,10 +18,9 @@ from typing import Literal
 import numpy as np
 import torch
 
-from tui_ae.config import SAMPLE_SOURCE
+from tui_ae.config import SAMPLE_SOURCE, DatasetName
 from tui_ae.errors import DataError
 
-DatasetName = Literal["mnist", "fashion-mnist"]
 Split = Literal["train", "test"]
 
 FILES: dict[Split, tuple[str, str]] = {

@@ -101,9 +101,9 @@ def _start(config: TrainConfig):
     Everything a user could get wrong is checked here, before any data is read.
     """
     path = config.checkpoint_path
-    torch.manual_seed(config.seed)
     if not config.resume:
         config = config.resolved()
+        torch.manual_seed(config.seed)
         checkpoint.check_writable(path, replace=config.force)
         config.validate()
         return config, build_model(config.model, latent_dim=config.latent_dim), None, None
@@ -111,6 +111,7 @@ def _start(config: TrainConfig):
     if model.latent_dim != config.latent_dim:
         raise TuiAeError(f"{path} has latent dimension {model.latent_dim}; pass --latent-dim {model.latent_dim}")
     config = config.resumed(header.meta["config"])
+    torch.manual_seed(config.seed)  # the checkpoint's seed
     config.validate()
     done = len(header.meta["history"])
     if done >= config.epochs:
