@@ -146,10 +146,19 @@ class Writer:
         self._pending: Future | None = None
         return self
 
-    def save(self, path: Path, model, meta: dict[str, Any], optimizer=None, codes: LatentCodes | None = None) -> None:
+    def save(self, path: Path, model, meta: dict[str, Any], optimizer=None, codes: LatentCodes | None = None,
+             metrics: list[dict] | None = None) -> None:  # fmt: skip
+        """Copy now, write soon: the checkpoint, then (given a history) its metrics file."""
         snapshot = contents(model, meta, optimizer, codes)  # before training goes on
+        lines = metrics_lines(metrics) if metrics is not None else None
         self.wait()
-        self._pending = self._pool.submit(write, path, *snapshot)
+        self._pending = self._pool.submit(self._write, path, snapshot, lines)
+
+    @staticmethod
+    def _write(path: Path, snapshot: tuple, lines: str | None) -> None:
+        write(path, *snapshot)
+        if lines is not None:  # after the checkpoint: the metrics never hold an epoch it lacks
+            _write_atomically(metrics_path(path), lines.encode())
 
     def wait(self) -> None:
         pending, self._pending = self._pending, None
@@ -168,6 +177,29 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return value.tolist()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def metrics_path(path: Path) -> Path:
+    """Where a checkpoint's per-epoch metrics go: checkpoints/ae.safetensors -> checkpoints/ae.metrics.jsonl."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.metrics.jsonl")
+
+
+def metrics_lines(history: list[dict]) -> str:
+    """A checkpoint's history as JSON lines, one flat object per epoch (for pandas.read_json(lines=True) or jq)."""
+    rows = []
+    for entry in history:
+        row = {"epoch": entry["epoch"]}
+        for split in ("train", "val"):
+            row.update({f"{split}_{name}": value for name, value in entry[split].items()})
+        row.update({key: value for key, value in entry.items() if key not in ("epoch", "train", "val")})
+        rows.append(json.dumps(row) + "\n")
+    return "".join(rows)
+
+
+def write_metrics(path: Path, history: list[dict]) -> None:
+    """(Re)write a checkpoint's metrics file from its history."""
+    _write_atomically(metrics_path(path), metrics_lines(history).encode())
 
 
 def check_writable(path: Path, replace: bool = False) -> None:

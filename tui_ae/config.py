@@ -35,6 +35,7 @@ class Recipe:
     weight_decay: float = 0.0
     kl_warmup: int = 0  # VAE: epochs over which the KL term's weight rises from 0 to 1
     grad_clip: float = 0.0  # max gradient norm; 0 = no clipping
+    beta: float = 1.0  # VAE: the KL term's weight (a beta-VAE); 1 trains on the true ELBO
 
 
 _SEED = Recipe(epochs=10, batch_size=256, lr=5e-4)  # the homework's hyper-parameters
@@ -59,6 +60,7 @@ class TrainConfig:
     weight_decay: float | None = None
     kl_warmup: int | None = None
     grad_clip: float | None = None
+    beta: float | None = None
     dataset: DatasetName | None = None  # None: MNIST (or, with --resume, the checkpoint's)
     data_dir: Path | None = None  # None: cache, then download, then the embedded sample
     device: DeviceName = "auto"
@@ -68,7 +70,8 @@ class TrainConfig:
     force: bool = False  # replace an existing checkpoint at `out`
     compile: bool = False  # torch.compile the model (then no CUDA graphs)
     cuda_graphs: bool = True  # on CUDA, capture each step as one CUDA graph; ignored elsewhere
-    amp: bool = True  # bf16 autocast on CUDA; ignored elsewhere
+    amp: bool = False  # bf16 autocast on CUDA; ignored elsewhere (these models are too small to gain from it)
+    preview: bool = False  # reconstruct fixed validation digits after every epoch, for a live view
 
     def resolved(self) -> TrainConfig:
         """This config with every field the user left None taken from the recipe."""
@@ -90,6 +93,7 @@ class TrainConfig:
         --lr anyway) and its seed (each epoch's batch order derives from it); asking for a
         different one is an error, not a silent change.
         """
+        saved = {"beta": 1.0, **saved}  # checkpoints from before --beta trained on the true ELBO
         kept = ("recipe", "dataset", "seed", *(f.name for f in fields(Recipe)))
         for name in kept:
             given = getattr(self, name)
@@ -124,6 +128,10 @@ class TrainConfig:
                 raise TuiAeError(
                     f"--{name.replace('_', '-')} must be a finite number, 0 or more, got {getattr(self, name)}"
                 )
+        if not 0 < self.beta < math.inf:
+            raise TuiAeError(f"--beta must be positive, got {self.beta}")
+        if self.model == "ae" and (self.beta != 1 or self.kl_warmup):
+            raise TuiAeError("--beta and --kl-warmup weight the VAE's KL term: the AE has none")
 
 
 def resolve_device(name: DeviceName):

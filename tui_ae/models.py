@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 ModelKind = Literal["ae", "vae"]
+LOG_VAR_RANGE = (-30.0, 20.0)  # the VAE's log-variance, clamped so that exp() can neither overflow nor vanish
 Losses = dict[str, torch.Tensor]
 
 
@@ -109,7 +110,7 @@ class VAE(nn.Module):
 
     The loss is the negative ELBO per image in nats: Bernoulli reconstruction
     (binary cross-entropy summed over the 784 pixels) plus KL(q(z|x) || N(0, I)),
-    the KL weighted by kl_weight in training (1 but during a warm-up).
+    the KL weighted by kl_weight in training (--beta, times a warm-up's ramp; 1 by default).
     BCE is taken on the decoder's logits, which equals the homework's sigmoid
     followed by BCE but is stable, and safe under autocast.
     """
@@ -120,7 +121,7 @@ class VAE(nn.Module):
     def __init__(self, latent_dim: int = 2, x_dim: int = 784, h_dim1: int = 512, h_dim2: int = 256):
         super().__init__()
         self.latent_dim = latent_dim
-        # < 1 only while a recipe warms the KL term up; evaluation always uses 1. A tensor rather
+        # beta (1 by default) times a warm-up's ramp; evaluation always uses 1. A tensor rather
         # than a float, so that a training step captured as a CUDA graph reads each new value.
         self.register_buffer("kl_weight", torch.ones(()), persistent=False)
         # encoder part
@@ -136,7 +137,7 @@ class VAE(nn.Module):
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = F.relu(self.fc1(x.flatten(1)))
         h = F.relu(self.fc2(h))
-        return self.fc31(h), self.fc32(h)  # mu, log_var: (B, z) each
+        return self.fc31(h), self.fc32(h).clamp(*LOG_VAR_RANGE)  # mu, log_var: (B, z) each
 
     def decoder_logits(self, z: torch.Tensor) -> torch.Tensor:
         h = F.relu(self.fc4(z))

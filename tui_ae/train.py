@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,6 +35,15 @@ class NonFiniteLoss(TuiAeError):
 
 
 @dataclass
+class Preview:
+    """Fixed validation digits, the first of each class, and the model's reconstructions of them."""
+
+    labels: tuple[int, ...]
+    originals: np.ndarray  # (n, 28, 28) float32 in [0, 1]
+    reconstructions: np.ndarray  # (n, 28, 28); the VAE's decode its posterior mean
+
+
+@dataclass
 class Started:
     device: str
     data_source: str
@@ -44,6 +53,7 @@ class Started:
     epochs: int
     steps_per_epoch: int
     cuda_graphs: bool = False  # whether each step is a replay of a captured CUDA graph
+    preview: Preview | None = None  # the model as it starts (with config.preview)
 
 
 @dataclass
@@ -64,6 +74,7 @@ class EpochDone:
     val: Metrics
     seconds: float
     checkpoint: Path
+    preview: Preview | None = None  # with config.preview
 
 
 def evaluate(model, loader: data.DeviceLoader) -> Metrics:
@@ -124,13 +135,15 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
     config, model, header, optimizer_state = _start(config)
     path, device = config.checkpoint_path, resolve_device(config.device)
     history = header.meta["history"] if header else []
-    start_epoch = len(history)
+    if header:  # the metrics file says what the checkpoint says: an epoch cut off by Ctrl-C goes
+        checkpoint.write_metrics(path, history)
 
     raw_dir, source = data.locate(config.dataset, config.data_dir, notify=notify)
     train_set, val_set = data.train_val_split(data.read_split(raw_dir, "train", source))
     train_loader = data.DeviceLoader(train_set, config.batch_size, device, shuffle=True, seed=config.seed)
     val_loader = data.DeviceLoader(val_set, 4096, device, shuffle=False)
     model.to(device).train()
+    model_kl_weight(model, config, epoch=1, fraction=0.0)
     graphs = _graphs_wanted(config, device, header, notify)
     optimizer = build_optimizer(model, config.lr, config.weight_decay, device)
     lr = optimizer.param_groups[0]["lr"]  # on CUDA a device tensor, which a captured step reads
@@ -144,41 +157,124 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
     step = TrainStep(model, optimizer, train_loader.images, grad_clip=config.grad_clip, amp=config.amp,
                      forward=forward)  # fmt: skip
     run = _captured(step, train_loader, notify) if graphs else step
+    loop = _Loop(config, model, step, run, optimizer, scheduler, lr, train_loader)
+    preview = _Previewer(model, val_set, device) if config.preview else None
 
-    if run is not step:
+    if loop.captured:
         # Each read of the metrics is a sync that idles the GPU while the progress display catches
         # up; at well under a millisecond a step, a few reads an epoch are enough.
         log_every = max(log_every, len(train_loader) // 4)
-    yield Started(str(device), source, len(train_set), len(val_set), start_epoch, config.epochs,
-                  len(train_loader), cuda_graphs=run is not step)  # fmt: skip
+    yield Started(str(device), source, len(train_set), len(val_set), len(history), config.epochs,
+                  len(train_loader), loop.captured, preview.collect(preview.launch()) if preview else None)  # fmt: skip
+    warned = False
+
+    def check(metrics: Metrics, epoch: int) -> None:
+        _check_finite(metrics, epoch, path, len(history))
+
     with checkpoint.Writer() as writer:
-        for epoch in range(start_epoch + 1, config.epochs + 1):
-            model.train()
-            train_loader.set_epoch(epoch)
-            batches = train_loader.batches()
-            started, seen = time.perf_counter(), 0
-            step.sums.zero_()
-            for i, idx in enumerate(batches, 1):
-                if config.kl_warmup and model.kind == "vae":  # the KL weight rises linearly from 0 to 1
-                    model.kl_weight.fill_(min(1.0, (epoch - 1 + i / len(batches)) / config.kl_warmup))
-                run(idx)
-                if scheduler is not None:
-                    scheduler.step()
-                    keep_lr_tensor(optimizer.param_groups[0], lr)
-                seen += len(idx)
-                if i % log_every == 0 or i == len(batches):
-                    metrics = step.means(seen)  # a device sync
-                    _check_finite(metrics, epoch, path, len(history))
-                    yield Step(epoch, i, seen, time.perf_counter() - started, metrics)
+        for epoch in range(len(history) + 1, config.epochs + 1):
+            started = time.perf_counter()
+            train_metrics, seen = yield from loop.epoch(epoch, log_every, check)
             train_seconds = time.perf_counter() - started
+            reconstructions = preview.launch() if preview else None  # waited for by evaluate's sync
             val_metrics = evaluate(model, val_loader)
-            _check_finite(val_metrics, epoch, path, len(history))
+            check(val_metrics, epoch)
             seconds = time.perf_counter() - started
-            history.append({"epoch": epoch, "train": metrics, "val": val_metrics, "seconds": round(seconds, 3),
-                            "train_seconds": round(train_seconds, 3)})  # fmt: skip
-            meta = _meta(config, source, history, scheduler, cuda_graphs=run is not step)
-            writer.save(path, model, meta, optimizer, encode_all(model, val_loader))
-            yield EpochDone(epoch, metrics, val_metrics, seconds, path)
+            history.append({"epoch": epoch, "train": train_metrics, "val": val_metrics, "lr": loop.current_lr(),
+                            "seconds": round(seconds, 3), "train_seconds": round(train_seconds, 3),
+                            "images_per_second": round(seen / train_seconds), "device": str(device)})  # fmt: skip
+            meta = _meta(config, source, history, scheduler, cuda_graphs=loop.captured)
+            writer.save(path, model, meta, optimizer, encode_all(model, val_loader), metrics=history)
+            if not warned and _collapsed(config, epoch, train_metrics, val_metrics):
+                warned = True
+                notify(f"warning: the KL term stayed below {COLLAPSE_NATS} nats per image in epoch {epoch}: the "
+                       "posterior may have collapsed (the codes say little of the image); try a smaller --beta or a "
+                       "longer --kl-warmup")  # fmt: skip
+            done = preview.collect(reconstructions) if preview else None
+            yield EpochDone(epoch, train_metrics, val_metrics, seconds, path, done)
+
+
+COLLAPSE_NATS = 0.1  # a KL below this, per image, means the codes carry next to nothing
+
+
+def _collapsed(config: TrainConfig, epoch: int, train_metrics: Metrics, val_metrics: Metrics) -> bool:
+    """The VAE's KL below COLLAPSE_NATS over a whole epoch (training and validation), its warm-up over."""
+    if config.model != "vae" or epoch <= config.kl_warmup:
+        return False
+    return train_metrics["kl"] < COLLAPSE_NATS and val_metrics["kl"] < COLLAPSE_NATS
+
+
+def model_kl_weight(model, config: TrainConfig, epoch: int, fraction: float) -> None:
+    """The VAE's KL weight at this point of the run: --beta, ramped up from 0 over --kl-warmup epochs."""
+    if model.kind != "vae":
+        return
+    ramp = min(1.0, (epoch - 1 + fraction) / config.kl_warmup) if config.kl_warmup else 1.0
+    model.kl_weight.fill_(config.beta * ramp)
+
+
+@dataclass
+class _Loop:
+    """What an epoch of training steps needs."""
+
+    config: TrainConfig
+    model: torch.nn.Module
+    step: TrainStep
+    run: TrainStep | GraphedStep  # the step itself, or its capture
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None
+    lr: torch.Tensor | float
+    loader: data.DeviceLoader
+
+    @property
+    def captured(self) -> bool:
+        return self.run is not self.step
+
+    def current_lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def epoch(self, epoch: int, log_every: int, check) -> Generator[Step, None, tuple[Metrics, int]]:
+        """The epoch's steps, yielding a Step every log_every of them; returns (running means, images seen)."""
+        self.model.train()
+        self.loader.set_epoch(epoch)
+        batches = self.loader.batches()
+        started, seen = time.perf_counter(), 0
+        self.step.sums.zero_()
+        for i, idx in enumerate(batches, 1):
+            if self.config.kl_warmup:
+                model_kl_weight(self.model, self.config, epoch, i / len(batches))
+            self.run(idx)
+            if self.scheduler is not None:
+                self.scheduler.step()
+                keep_lr_tensor(self.optimizer.param_groups[0], self.lr)
+            seen += len(idx)
+            if i % log_every == 0 or i == len(batches):
+                metrics = self.step.means(seen)  # a device sync
+                check(metrics, epoch)
+                yield Step(epoch, i, seen, time.perf_counter() - started, metrics)
+        return metrics, seen
+
+
+class _Previewer:
+    """Reconstructions of fixed validation digits, the first of each class, for the live strip."""
+
+    def __init__(self, model, digits: data.Digits, device: torch.device) -> None:
+        labels = digits.labels.tolist()
+        firsts = sorted({label: labels.index(label) for label in set(labels)}.items())
+        self.model, self.labels = model, tuple(label for label, _ in firsts)
+        self.x = digits.images[[i for _, i in firsts]].to(device).unsqueeze(1).float() / 255  # (n, 1, 28, 28)
+        self.originals = self.x[:, 0].cpu().numpy()
+
+    def launch(self) -> torch.Tensor:
+        """The reconstructions (the VAE's of its posterior mean), queued on the device and not waited for."""
+        was_training = self.model.training
+        self.model.eval()
+        with torch.no_grad():
+            reconstructions = self.model.decode(self.model.encode(self.x))[:, 0].float()
+        self.model.train(was_training)
+        return reconstructions
+
+    def collect(self, reconstructions: torch.Tensor) -> Preview:
+        return Preview(self.labels, self.originals, reconstructions.cpu().numpy())
 
 
 def _graphs_wanted(config: TrainConfig, device: torch.device, header, notify) -> bool:
