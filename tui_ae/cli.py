@@ -290,5 +290,19 @@ def figures(
         console.print(f"skipped {' and '.join(names)}: {why}", markup=False)
 
 
+@app.command()
+def doctor() -> None:
+    """Why the digits look wrong here (colours, glyphs, tmux, ssh, locale) and the fix; torch's device. Exit 0."""
+    import os
+
+    from tui_ae import doctor as checks  # Rich and numpy; torch when it gets there, last; never Textual
+
+    def write(text: str) -> None:
+        sys.stdout.write(text)  # as it is: the test card's colours must not pass through a console that downgrades
+        sys.stdout.flush()  # each section as it is ready: torch takes seconds to import
+
+    checks.run(write, os.environ, checks.ask_tmux(os.environ), checks.terminal_size(), sys.stdout.encoding or "")
+
+
 def main() -> None:
     app()
