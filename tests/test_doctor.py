@@ -161,7 +161,8 @@ def test_utf8_locales_in_any_spelling_pass():
 def test_no_color_means_mono_and_says_how_to_get_colour_in_explore_alone():
     text = report({"TERM": "xterm-256color", "COLORTERM": "truecolor", "NO_COLOR": "1", **GOOD_LOCALE})
     assert "colour mode  mono" in text and "why          NO_COLOR is set" in text
-    assert fixes(text) == ["tui-ae explore --color 256"]
+    assert fixes(text) == ["tui-ae explore --color truecolor"]  # what the rest of the environment says
+    assert fixes(report({"TERM": "xterm-256color", "NO_COLOR": "1", **GOOD_LOCALE})) == ["tui-ae explore --color 256"]
 
 
 def test_a_dumb_or_missing_term_gets_a_term():

@@ -266,11 +266,12 @@ def check_explore(environ: Environ, client: TmuxClient | None) -> Section:
     over_ssh = any(environ.get(name) for name in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"))
     tmux_rgb = client is not None and client.rgb
     if environ.get("NO_COLOR"):
+        unset = detect_color_mode({**environ, "NO_COLOR": ""})  # what the rest of the environment says
         section.advice.append(
             Advice(
                 "NO_COLOR is set: explore draws in mono, digits as shade glyphs",
-                "tui-ae explore --color 256",
-                "or truecolor: whichever column of the test card looks right (NO_COLOR stays for other programs)",
+                f"tui-ae explore --color {'256' if unset == 'mono' else unset}",
+                "or the mode of the test card's column that looks right (NO_COLOR stays for other programs)",
             )
         )
     elif mode == "truecolor" and client is not None and client.termname and not tmux_rgb:
