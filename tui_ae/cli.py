@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from tui_ae.config import (
     CHECKPOINT_DIR,
+    FIGURES_DIR,
     DatasetName,
     DeviceName,
     ModelName,
@@ -284,6 +285,62 @@ def explore(
 
     mode = detect_color_mode() if color == "auto" else color
     ExplorerApp(found["ae"], found["vae"], color_mode=mode, glyph=glyph, data_dir=data_dir).run()
+
+
+@app.command()
+def figures(
+    *,
+    ae: Annotated[
+        Path | None,
+        typer.Option(help="AE checkpoint (default: checkpoints/ae.safetensors, left out if absent)."),
+    ] = None,
+    vae: Annotated[
+        Path | None,
+        typer.Option(help="VAE checkpoint (default: checkpoints/vae.safetensors, left out if absent)."),
+    ] = None,
+    out: Annotated[
+        Path,
+        typer.Option(help="Folder for the figures; files of the same names are replaced."),
+    ] = FIGURES_DIR,
+    format: Annotated[
+        Literal["png", "svg", "pdf"],
+        typer.Option(help="File format of every figure."),
+    ] = "png",
+    grid: Annotated[
+        int,
+        typer.Option(help="Digits per side of the latent grids, 2 to 30."),
+    ] = 15,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="A folder that holds the data set's IDX files (default: found as eval finds them)."),
+    ] = None,
+) -> None:
+    """Write the homework's figures for both models as PNG, SVG or PDF files; no display needed."""
+    from tui_ae.figures import FiguresConfig, make_figures  # matplotlib, torch: imported when drawing
+
+    config = FiguresConfig(ae=ae, vae=vae, out=out, format=format, grid=grid, data_dir=data_dir)
+    try:
+        report = make_figures(config, notify=err_console.print)
+    except TuiAeError as e:
+        raise fail(str(e)) from None
+    for path in report.written:
+        console.print(f"wrote {path}", markup=False)
+    for names, why in report.skipped:
+        console.print(f"skipped {' and '.join(names)}: {why}", markup=False)
+
+
+@app.command()
+def doctor() -> None:
+    """Why the digits look wrong here (colours, glyphs, tmux, ssh, locale) and the fix; torch's device. Exit 0."""
+    import os
+
+    from tui_ae import doctor as checks  # Rich and numpy; torch when it gets there, last; never Textual
+
+    def write(text: str) -> None:
+        sys.stdout.write(text)  # as it is: the test card's colours must not pass through a console that downgrades
+        sys.stdout.flush()  # each section as it is ready: torch takes seconds to import
+
+    checks.run(write, os.environ, checks.ask_tmux(os.environ), checks.terminal_size(), sys.stdout.encoding or "")
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from typing import Literal
 from tui_ae.errors import TuiAeError
 
 CHECKPOINT_DIR = Path("checkpoints")  # where train writes and eval and explore look by default
+FIGURES_DIR = Path("figures")  # where `tui-ae figures` writes by default
 SAMPLE_SOURCE = "mnist-sample"  # the data_source of the MNIST sample shipped in tui_ae/sample
 
 # The choices of the settings, named once: the CLI's options take them from here.

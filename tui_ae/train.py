@@ -339,8 +339,7 @@ def evaluate_checkpoint(
     metrics["images"] says how many."""
     torch_device = resolve_device(device)
     model, header, _ = checkpoint.load(path, device=torch_device)
-    data_dir = data_dir or data.recorded_dir(header.meta.get("data_source", ""))
-    raw_dir, source = data.locate(header.meta["dataset"], data_dir, notify=notify)
+    test = data.read_test_digits(header.meta, data_dir, notify=notify)
     torch.manual_seed(0)  # the VAE's ELBO draws one sample per image
-    loader = data.DeviceLoader(data.read_split(raw_dir, "test", source), 1024, torch_device, shuffle=False)
+    loader = data.DeviceLoader(test, 1024, torch_device, shuffle=False)
     return header, {**evaluate(model, loader), "images": loader.num_images}
