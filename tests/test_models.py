@@ -82,3 +82,15 @@ def test_vae_kl_with_a_wider_posterior():
     _, losses = vae(torch.rand(3, 1, 28, 28))
     # KL(N(mu, e^lv) || N(0, 1)) = (mu^2 + e^lv - 1 - lv) / 2 per dimension: (e - 1) / 2 here
     assert losses["kl"].item() == pytest.approx(2 * (math.e - 1) / 2, rel=1e-5)
+
+
+def test_the_log_variance_is_clamped_inside_the_posterior():
+    from tui_ae.models import LOG_VAR_RANGE
+
+    vae = VAE(latent_dim=2)
+    for log_var, expected in ((500.0, LOG_VAR_RANGE[1]), (-500.0, LOG_VAR_RANGE[0])):
+        _fix_vae(vae, mu=0.0, log_var=log_var)
+        mu, got = vae.posterior(torch.rand(3, 1, 28, 28))
+        assert torch.all(got == expected)  # what every user of sigma sees
+        _, losses = vae(torch.rand(3, 1, 28, 28))
+        assert all(torch.isfinite(v) for v in losses.values())  # exp(500) would be inf

@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -212,3 +213,82 @@ def test_too_few_images_to_split_is_a_data_error(tmp_path):
     write_fake_mnist(tmp_path / "d", n_train=3, n_test=3)
     with pytest.raises(DataError, match="too few"):
         list(train(_config(tmp_path / "d", tmp_path)))
+
+
+def _metrics_rows(path) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in checkpoint.metrics_path(path).read_text().splitlines()]
+
+
+def test_the_metrics_file_says_what_the_checkpoints_history_says(tiny_mnist, tmp_path):
+    path = tmp_path / "out.safetensors"
+    list(train(_config(tiny_mnist, tmp_path, model="vae", epochs=2)))
+    rows = _metrics_rows(path)
+    assert checkpoint.metrics_path(path).name == "out.metrics.jsonl"
+    history = checkpoint.read_header(path).meta["history"]
+    assert [row["epoch"] for row in rows] == [1, 2]
+    for row, entry in zip(rows, history):
+        assert row["val_loss"] == entry["val"]["loss"] and row["train_kl"] == entry["train"]["kl"]
+        assert {"val_recon", "val_kl", "val_mse", "lr", "seconds", "images_per_second"} <= row.keys()
+        assert row["device"] == "cpu" and row["images_per_second"] > 0
+    assert rows[1]["lr"] == pytest.approx(5e-4)
+
+    # an epoch cut off after the metrics were written, but before the checkpoint: as if by Ctrl-C
+    checkpoint.metrics_path(path).write_text("".join(f'{{"epoch": {n}}}\n' for n in (1, 2, 3)))
+    events = train(_config(tiny_mnist, tmp_path, model="vae", epochs=3, resume=True))
+    next(events)  # Started: the file is rewritten from the checkpoint's history before any epoch
+    assert [row["epoch"] for row in _metrics_rows(path)] == [1, 2]
+    list(events)
+    assert [row["epoch"] for row in _metrics_rows(path)] == [1, 2, 3]
+
+    list(train(_config(tiny_mnist, tmp_path, model="vae", epochs=1, force=True)))  # --force: a new run's
+    assert [row["epoch"] for row in _metrics_rows(path)] == [1]
+
+
+def test_beta_weights_the_kl_term_in_training_and_is_kept_on_resume(tiny_mnist, tmp_path):
+    steps = [e for e in train(_config(tiny_mnist, tmp_path, model="vae", epochs=1, beta=4.0), log_every=1)
+             if isinstance(e, Step)]  # fmt: skip
+    first = steps[0].metrics  # one step's means: loss = recon + beta * kl
+    assert first["loss"] == pytest.approx(first["recon"] + 4.0 * first["kl"], rel=1e-5)
+    done = list(train(_config(tiny_mnist, tmp_path, model="vae", epochs=2, resume=True, beta=None)))[-1]
+    assert done.val["loss"] == pytest.approx(done.val["recon"] + done.val["kl"], rel=1e-5)  # the true ELBO
+    assert checkpoint.read_header(tmp_path / "out.safetensors").meta["config"]["beta"] == 4.0
+    with pytest.raises(TuiAeError, match="--beta 2.0 differs from the checkpoint's 4.0"):
+        list(train(_config(tiny_mnist, tmp_path, model="vae", epochs=3, resume=True, beta=2.0)))
+    with pytest.raises(TuiAeError, match="the AE has none"):
+        list(train(_config(tiny_mnist, tmp_path, model="ae", beta=2.0, out=tmp_path / "ae.safetensors")))
+
+
+def test_a_collapsed_posterior_is_warned_of_once(tiny_mnist, tmp_path):
+    notices: list[str] = []
+    # a huge beta drives the KL to nothing: the codes then say nothing of the images
+    list(train(_config(tiny_mnist, tmp_path, model="vae", epochs=3, beta=500.0, lr=3e-3), notify=notices.append))
+    warnings = [n for n in notices if n.startswith("warning:")]
+    assert len(warnings) == 1 and "posterior may have collapsed" in warnings[0]
+    notices.clear()
+    list(train(_config(tiny_mnist, tmp_path, model="vae", epochs=2, out=tmp_path / "b.safetensors"),
+               notify=notices.append))  # fmt: skip
+    assert not [n for n in notices if n.startswith("warning:")]  # beta 1 keeps the KL well above 0.1
+
+
+def test_the_preview_shows_the_first_validation_digit_of_each_class(tiny_mnist, tmp_path):
+    from tui_ae import data
+
+    events = list(train(_config(tiny_mnist, tmp_path, model="vae", epochs=2, preview=True)))
+    started, done = events[0], [e for e in events if isinstance(e, EpochDone)]
+    raw_dir = data.find_raw_dir("mnist", tiny_mnist)
+    _, val = data.train_val_split(data.read_split(raw_dir, "train", "x"))
+    labels = val.labels.tolist()
+    assert started.preview.labels == tuple(range(10))
+    for label, original in zip(started.preview.labels, started.preview.originals):
+        np.testing.assert_allclose(original, val.images[labels.index(label)].numpy() / 255, atol=1e-6)
+    assert started.preview.reconstructions.shape == (10, 28, 28)
+    model, _, _ = checkpoint.load(tmp_path / "out.safetensors")
+    with torch.no_grad():  # the last epoch's preview is the saved model's reconstruction of its posterior mean
+        x = torch.from_numpy(done[-1].preview.originals)[:, None]
+        expected = model.decode(model.encode(x))[:, 0].numpy()
+    np.testing.assert_allclose(done[-1].preview.reconstructions, expected, atol=1e-5)
+    assert not np.allclose(done[0].preview.reconstructions, started.preview.reconstructions)
+    assert all(e.preview is None for e in train(_config(tiny_mnist, tmp_path, epochs=1, force=True))
+               if isinstance(e, (Started, EpochDone)))  # fmt: skip

@@ -109,6 +109,10 @@ def train(
         int | None,
         typer.Option(help="VAE: epochs to ramp the KL weight from 0 to 1; default: the recipe's.", show_default=False),
     ] = None,
+    beta: Annotated[
+        float | None,
+        typer.Option(help="VAE: the KL term's weight (a beta-VAE); default 1, the true ELBO.", show_default=False),
+    ] = None,
     grad_clip: Annotated[
         float | None,
         typer.Option(help="Max gradient norm, 0 for none; default: the recipe's.", show_default=False),
@@ -154,8 +158,8 @@ def train(
     ] = False,
     amp: Annotated[
         bool,
-        typer.Option(help="bf16 autocast on CUDA."),
-    ] = True,
+        typer.Option(help="bf16 autocast on CUDA (off: these models are too small to gain from it)."),
+    ] = False,
     cuda_graphs: Annotated[
         bool,
         typer.Option(help="On CUDA, run each step as one captured CUDA graph."),
@@ -172,6 +176,7 @@ def train(
         weight_decay=weight_decay,
         kl_warmup=kl_warmup,
         grad_clip=grad_clip,
+        beta=beta,
         latent_dim=latent_dim,
         dataset=dataset,
         data_dir=data_dir,
