@@ -10,10 +10,11 @@ Peers, all training the same model with Adam(lr=5e-4) on the same 48,000 images:
   no per-step .item();
 - tui-ae eager: tui_ae.train.train() with --no-cuda-graphs (the data held on the device as
   uint8, one randperm per epoch);
-- tui-ae graphs: train() as it runs by default on CUDA, each step a replay of a captured graph.
+- tui-ae graphs: train() as it runs by default on CUDA, each step a replay of a captured graph;
+  and the same with --amp (bf16 autocast), to show what it does to these small models.
 Only training time counts (validation and checkpoints excluded). Each epoch is timed up to
 a synchronisation; the first epoch of each pipeline is a warm-up, reported but not counted.
-tui-ae runs as a user runs it: bf16 autocast on CUDA (the peers run in float32).
+Everything runs in float32 (with the TF32 cuDNN allows by default) but the bf16 line.
 """
 
 from __future__ import annotations
@@ -69,11 +70,12 @@ def dataloader_pipeline(kind: str, data_dir: Path, epochs: int, device: torch.de
     return rates
 
 
-def tui_ae_loop(kind: str, data_dir: Path, epochs: int, device: str, batch_size: int, graphs: bool) -> list[float]:
+def tui_ae_loop(kind: str, data_dir: Path, epochs: int, device: str, batch_size: int, graphs: bool,
+                amp: bool = False) -> list[float]:  # fmt: skip
     """Images per second per epoch of tui_ae.train.train(), from its own timings (each ends on a sync)."""
     with tempfile.TemporaryDirectory() as tmp:
         config = TrainConfig(model=kind, epochs=epochs, batch_size=batch_size, data_dir=data_dir, device=device,
-                             out=Path(tmp) / "bench.safetensors", cuda_graphs=graphs)  # fmt: skip
+                             out=Path(tmp) / "bench.safetensors", cuda_graphs=graphs, amp=amp)  # fmt: skip
         rates, last = [], None
         for event in train(config, notify=print):
             if isinstance(event, Step):
@@ -110,8 +112,9 @@ def main() -> None:
                                             tuned=peer == "tuned")  # fmt: skip
     results["tui-ae eager"] = tui_ae_loop(args.model, args.data_dir, args.epochs, str(device), args.batch_size, False)
     if cuda:
-        results["tui-ae graphs"] = tui_ae_loop(args.model, args.data_dir, args.epochs, str(device), args.batch_size,
-                                               True)  # fmt: skip
+        for label, amp in (("tui-ae graphs", False), ("graphs + bf16", True)):
+            results[label] = tui_ae_loop(args.model, args.data_dir, args.epochs, str(device), args.batch_size,
+                                         True, amp)  # fmt: skip
     for label, rates in results.items():
         print(f"{label:14s} " + "  ".join(f"{r:10,.0f}" for r in rates) + " img/s per epoch")
     print("steady state:")

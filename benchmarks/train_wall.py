@@ -35,6 +35,19 @@ def wall_times(argv: list[str], runs: int) -> list[float]:
     return times
 
 
+def start_up_costs() -> None:
+    """Seconds of a bare Python that imports torch, then also torch._dynamo, then makes a CUDA context."""
+    steps = {
+        "python -c 'import torch'": "import torch",
+        "... and import torch._dynamo (what torch.optim imports)": "import torch, torch._dynamo",
+        "... and create a CUDA context": "import torch; torch.zeros(1, device='cuda')",
+    }
+    for label, code in steps.items():
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True)
+        print(f"  {label:60s} {time.perf_counter() - started:6.2f} s{'' if done.returncode == 0 else ' (failed)'}")
+
+
 def timed(spent: dict[str, float], name: str, function):
     def wrapper(*args, **kwargs):
         started = time.perf_counter()
@@ -102,6 +115,8 @@ def main() -> None:
     times = wall_times(argv, args.runs)
     print(f"`tui-ae train {' '.join(argv)}`: wall median {statistics.median(times):.2f} s "
           f"({', '.join(f'{t:.2f}' for t in times)})")  # fmt: skip
+    print("start-up costs, each in a fresh process:")
+    start_up_costs()
     breakdown(args.model, args.data_dir, args.extra)
 
 

@@ -9,7 +9,10 @@ the epoch in progress.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import math
+import threading
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import asdict, dataclass
@@ -139,12 +142,14 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
         checkpoint.write_metrics(path, history)
 
     raw_dir, source = data.locate(config.dataset, config.data_dir, notify=notify)
+    importing = _import_in_background("torch._dynamo")
     train_set, val_set = data.train_val_split(data.read_split(raw_dir, "train", source))
     train_loader = data.DeviceLoader(train_set, config.batch_size, device, shuffle=True, seed=config.seed)
     val_loader = data.DeviceLoader(val_set, 4096, device, shuffle=False)
     model.to(device).train()
     model_kl_weight(model, config, epoch=1, fraction=0.0)
     graphs = _graphs_wanted(config, device, header, notify)
+    importing.join()
     optimizer = build_optimizer(model, config.lr, config.weight_decay, device)
     lr = optimizer.param_groups[0]["lr"]  # on CUDA a device tensor, which a captured step reads
     scheduler = _scheduler(optimizer, config, len(train_loader), cycle_momentum=not graphs)
@@ -192,6 +197,24 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
                        "longer --kl-warmup")  # fmt: skip
             done = preview.collect(reconstructions) if preview else None
             yield EpochDone(epoch, train_metrics, val_metrics, seconds, path, done)
+
+
+def _import_in_background(module: str) -> threading.Thread:
+    """Start importing a module the run needs soon, in a thread, and return the thread.
+
+    torch.optim imports torch._dynamo when its first optimizer is built: seconds of Python,
+    which would otherwise add to the seconds of reading the data and creating the CUDA
+    context. Those release the GIL, so the import runs meanwhile. (If it fails here, the
+    optimizer's own import raises the error, in the main thread.)
+    """
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            importlib.import_module(module)
+
+    thread = threading.Thread(target=load, name=f"import {module}", daemon=True)
+    thread.start()
+    return thread
 
 
 COLLAPSE_NATS = 0.1  # a KL below this, per image, means the codes carry next to nothing
