@@ -129,11 +129,18 @@ def startup(argv: list[str], cwd: Path, runs: int) -> None:
 
 
 async def key_latency(ae: Path | None, vae: Path | None, presses: int) -> None:
+    from tui_ae.tui.color_system import use_color_system
+
+    use_color_system("truecolor")  # as `explore --color truecolor` does, before textual is imported
+    # Two private pieces of Textual, here only (the package uses none), because a headless app
+    # never encodes its frames and no public hook is handed the frame: App._display is where
+    # each frame passes, and CompositorUpdate is the type of a frame among what passes there.
     from textual._compositor import CompositorUpdate
 
     from tui_ae.tui.app import ExplorerApp
 
     app = ExplorerApp(ae, vae, color_mode="truecolor")
+    assert app.console.color_system == "truecolor", app.console.color_system
     frames: list[tuple[float, float, int]] = []  # (time the frame was encoded, main thread's CPU time, bytes)
     display = app._display
 

@@ -55,7 +55,22 @@ def no_user_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("TUI_AE_DATA", str(tmp_path_factory.mktemp("cache")))
 
 
-# -- The explorer's tests (test_app.py, test_snapshots.py): two small models, trained here ---------------------
+# -- The explorer's tests (test_app.py): two small models, trained here ---------------------------------------
+
+
+def explorer_meta(**changes) -> dict:
+    """A checkpoint's metadata as train writes it, for models made in the tests."""
+    meta = {
+        "dataset": "mnist",
+        "data_source": "fake",
+        "epochs_done": 1,
+        "best_val_loss": 1.0,
+        "history": [],
+        "config": {},
+        "versions": {},
+        "date": "",
+    }
+    return {**meta, **changes}
 
 
 def train_tiny(kind: str, path: Path, steps: int = 120, seed: int = 0) -> Path:
@@ -85,17 +100,7 @@ def train_tiny(kind: str, path: Path, steps: int = 120, seed: int = 0) -> Path:
             points = model.encode(x).numpy()
     finally:
         torch.set_num_threads(threads)
-    meta = {
-        "dataset": "mnist",
-        "data_source": "fake",
-        "epochs_done": 1,
-        "best_val_loss": float(losses["loss"].detach()),
-        "history": [],
-        "config": {},
-        "versions": {},
-        "date": "",
-    }
-    save(path, model, meta, codes=LatentCodes(points, labels))
+    save(path, model, explorer_meta(best_val_loss=float(losses["loss"].detach())), codes=LatentCodes(points, labels))
     return path
 
 

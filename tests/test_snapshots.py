@@ -15,9 +15,10 @@ SIZE = (100, 32)
 
 
 @pytest.fixture
-def explorer(explorer_checkpoints):
-    ae, vae = explorer_checkpoints
-    return ExplorerApp(ae, vae, seed=0)  # compare mode reads the embedded sample (conftest empties the cache)
+def explorer(explorer_checkpoints, monkeypatch):
+    # Compare mode reads the embedded sample, and names the data folder in its info column: a fixed one.
+    monkeypatch.setenv("TUI_AE_DATA", "/nonexistent/tui-ae-data")
+    return ExplorerApp(*explorer_checkpoints, seed=0)
 
 
 def settled_after(*keys: str):
@@ -35,7 +36,7 @@ def settled_after(*keys: str):
 
 
 def test_first_frame_while_the_models_load(snap_compare, explorer_checkpoints):
-    app = ExplorerApp(*explorer_checkpoints, seed=0, load_models=False)
+    app = ExplorerApp(*explorer_checkpoints, seed=0, model_loader=None)
     assert snap_compare(app, terminal_size=SIZE)
 
 
@@ -59,6 +60,10 @@ def test_compare(snap_compare, explorer):
 
 def test_grid(snap_compare, explorer):
     assert snap_compare(explorer, terminal_size=SIZE, run_before=settled_after("g"))
+
+
+def test_help(snap_compare, explorer):
+    assert snap_compare(explorer, terminal_size=SIZE, run_before=settled_after("question_mark"))
 
 
 def test_small_terminal(snap_compare, explorer):
