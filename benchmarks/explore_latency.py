@@ -2,8 +2,10 @@
 
     python benchmarks/explore_latency.py [--ae checkpoints/ae.safetensors] [--vae ...] [--runs 5] [--presses 200]
 
-1. Start-up: `tui-ae explore` is spawned in a pseudo-terminal (120x40, truecolor) and
-   its output read until it holds the whole first frame: both maps' titles, the
+Both parts run this checkout's code (not an installed tui-ae, which may be another checkout's).
+
+1. Start-up: `python -m tui_ae explore` is spawned in a pseudo-terminal (120x40,
+   truecolor) and its output read until it holds the whole first frame: both maps' titles, the
    legend's last entry and the footer, with the digit panels still loading (ANSI
    escapes stripped before matching). Timed from just before the spawn, so Python's
    start-up and every import are included. Then until the decoded digits arrive.
@@ -25,7 +27,6 @@ import fcntl
 import os
 import re
 import select
-import shutil
 import signal
 import struct
 import subprocess
@@ -33,6 +34,9 @@ import sys
 import termios
 import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent  # this checkout: measured, not an installed tui-ae
+sys.path.insert(0, str(ROOT))
 
 ANSI = re.compile(rb"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|[@-Z\\-_])")
 FIRST_FRAME = [b"AE latent space", b"VAE latent space", b"\xe2\x97\x8f 9", b"Quit", b"loading the"]
@@ -125,11 +129,18 @@ def startup(argv: list[str], cwd: Path, runs: int) -> None:
 
 
 async def key_latency(ae: Path | None, vae: Path | None, presses: int) -> None:
+    from tui_ae.tui.color_system import use_color_system
+
+    use_color_system("truecolor")  # as `explore --color truecolor` does, before textual is imported
+    # Two private pieces of Textual, here only (the package uses none), because a headless app
+    # never encodes its frames and no public hook is handed the frame: App._display is where
+    # each frame passes, and CompositorUpdate is the type of a frame among what passes there.
     from textual._compositor import CompositorUpdate
 
     from tui_ae.tui.app import ExplorerApp
 
     app = ExplorerApp(ae, vae, color_mode="truecolor")
+    assert app.console.color_system == "truecolor", app.console.color_system
     frames: list[tuple[float, float, int]] = []  # (time the frame was encoded, main thread's CPU time, bytes)
     display = app._display
 
@@ -195,17 +206,14 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=200)
     parser.add_argument("--keys-only", action="store_true", help="only the key latency")
     args = parser.parse_args()
-    executable = shutil.which("tui-ae")
-    if executable is None:
-        sys.exit("tui-ae is not installed (pip install -e .)")
     load = os.getloadavg()[0]
     print(
         f"machine: {os.cpu_count()} CPUs, load average {load:.1f}; python {sys.version.split()[0]}; "
         f"{COLUMNS}x{ROWS} terminal"
     )
-    argv = [executable, "explore", "--ae", str(args.ae.resolve()), "--vae", str(args.vae.resolve())]
+    argv = [sys.executable, "-m", "tui_ae", "explore", "--ae", str(args.ae.resolve()), "--vae", str(args.vae.resolve())]
     if not args.keys_only:
-        startup(argv, Path.cwd(), args.runs)
+        startup(argv, ROOT, args.runs)
     asyncio.run(key_latency(args.ae, args.vae, args.presses))
 
 

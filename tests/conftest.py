@@ -55,7 +55,22 @@ def no_user_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("TUI_AE_DATA", str(tmp_path_factory.mktemp("cache")))
 
 
-# -- The explorer's tests (test_app.py, test_snapshots.py): two small models, trained here ---------------------
+# -- The explorer's tests (test_app.py): two small models, trained here ---------------------------------------
+
+
+def explorer_meta(**changes) -> dict:
+    """A checkpoint's metadata as train writes it, for models made in the tests."""
+    meta = {
+        "dataset": "mnist",
+        "data_source": "fake",
+        "epochs_done": 1,
+        "best_val_loss": 1.0,
+        "history": [],
+        "config": {},
+        "versions": {},
+        "date": "",
+    }
+    return {**meta, **changes}
 
 
 def train_tiny(kind: str, path: Path, steps: int = 120, seed: int = 0) -> Path:
@@ -85,17 +100,7 @@ def train_tiny(kind: str, path: Path, steps: int = 120, seed: int = 0) -> Path:
             points = model.encode(x).numpy()
     finally:
         torch.set_num_threads(threads)
-    meta = {
-        "dataset": "mnist",
-        "data_source": "fake",
-        "epochs_done": 1,
-        "best_val_loss": float(losses["loss"].detach()),
-        "history": [],
-        "config": {},
-        "versions": {},
-        "date": "",
-    }
-    save(path, model, meta, codes=LatentCodes(points, labels))
+    save(path, model, explorer_meta(best_val_loss=float(losses["loss"].detach())), codes=LatentCodes(points, labels))
     return path
 
 
@@ -104,3 +109,81 @@ def explorer_checkpoints(tmp_path_factory) -> tuple[Path, Path]:
     """(ae_path, vae_path): the two small models the explorer's tests open."""
     folder = tmp_path_factory.mktemp("explorer")
     return train_tiny("ae", folder / "ae.safetensors"), train_tiny("vae", folder / "vae.safetensors")
+
+
+# -- The explorer's snapshots (test_snapshots.py): fixed maps and a stub model, the same pictures on any machine --
+# Only +, -, *, / and sqrt below, which IEEE 754 rounds exactly, and uniform draws from a seeded generator
+# (integers scaled to floats): no trigonometry or exp (libm differs), no matrix products (BLAS orders sums by CPU).
+
+CLUSTERS = {  # where each label's points gather on the snapshots' maps, placed by hand
+    "ae": ((-6, 4), (5, 5), (0, -6), (-4, -3), (6, -2), (2, 1), (-7, -7), (7, 8), (-2, 7), (3, -9)),
+    "vae": ((-1.5, 1), (1.2, 1.4), (0, -1.6), (-1, -0.7), (1.6, -0.5),
+            (0.4, 0.2), (-1.8, -1.9), (1.9, 2.1), (-0.5, 1.9), (0.8, -2.2)),
+}  # fmt: skip
+
+
+def fixed_codes(kind: str, n: int = 2000):
+    """A latent map: n points around CLUSTERS, labels 0-9 in turn."""
+    from tui_ae.checkpoint import LatentCodes
+
+    rng = np.random.default_rng(7)
+    labels = np.arange(n) % 10
+    centres = np.array(CLUSTERS[kind], dtype=np.float64)[labels]  # (n, 2)
+    offsets = rng.random((n, 2)) + rng.random((n, 2)) - 1.0  # triangular on (-1, 1)
+    spread = 0.12 * (centres.max() - centres.min())
+    return LatentCodes((centres + spread * offsets).astype(np.float32), labels.astype(np.uint8))
+
+
+class StubModel:
+    """Stands in for a trained model: decode draws a ring whose place and shape follow z; encode finds the ink."""
+
+    def __init__(self, latent_dim: int = 2) -> None:
+        self.latent_dim = latent_dim
+
+    def decode(self, z):
+        """(B, latent_dim) -> (B, 1, 28, 28) in [0, 1]."""
+        import torch
+
+        zz = z.numpy().astype(np.float64)
+        u, v = (zz[:, [i], None] / (1 + np.abs(zz[:, [i], None])) for i in (0, 1))  # (B, 1, 1) in (-1, 1)
+        rows, cols = np.mgrid[0:28, 0:28] + 0.5
+        dx = (cols - (14 + 5 * u)) / (5 + 2 * v)
+        dy = (rows - (14 - 5 * v)) / (8 - 2 * u)
+        ring = np.abs(np.sqrt(dx * dx + dy * dy) - 1)
+        images = np.clip(1.2 - 5 * ring, 0, 1)  # (B, 28, 28)
+        return torch.from_numpy(images.astype(np.float32))[:, None]
+
+    def encode(self, x):
+        """(B, 1, 28, 28) -> (B, latent_dim): the centre of the ink, from the image's own integers (exact sums)."""
+        import torch
+
+        ink = np.rint(x.numpy()[:, 0].astype(np.float64) * 255)  # (B, 28, 28)
+        rows, cols = np.mgrid[0:28, 0:28]
+        total = ink.sum(axis=(1, 2)) + 1
+        z = np.zeros((len(ink), self.latent_dim))
+        z[:, 0] = ((ink * cols).sum(axis=(1, 2)) / total - 13.5) / 2
+        z[:, 1] = (13.5 - (ink * rows).sum(axis=(1, 2)) / total) / 2
+        return torch.from_numpy(z.astype(np.float32))
+
+
+def stub_model(path: Path, kind: str) -> StubModel:
+    """A model loader for ExplorerApp that ignores the weights."""
+    return StubModel()
+
+
+@pytest.fixture(scope="session")
+def fixed_checkpoints(tmp_path_factory) -> tuple[Path, Path]:
+    """(ae_path, vae_path): checkpoints whose maps are fixed_codes; their weights are never read (stub_model)."""
+    import torch
+
+    from tui_ae.checkpoint import save
+    from tui_ae.models import build_model
+
+    folder = tmp_path_factory.mktemp("fixed")
+    paths = []
+    for kind, val_loss in (("ae", 0.0312), ("vae", 151.2)):
+        torch.manual_seed(0)
+        meta = explorer_meta(epochs_done=10, history=[{"epoch": 10, "val": {"loss": val_loss}}])
+        save(folder / f"{kind}.safetensors", build_model(kind, latent_dim=2), meta, codes=fixed_codes(kind))
+        paths.append(folder / f"{kind}.safetensors")
+    return paths[0], paths[1]

@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
+import io
+import os
+import pty
+import re
+import select
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import explorer_meta, write_fake_raw
+from rich.console import Console
+from textual import events
 from textual.geometry import Region
+from textual.widgets import Static
 from typer.testing import CliRunner
 
+from tui_ae.checkpoint import load, read_codes, save
 from tui_ae.cli import app as cli_app
 from tui_ae.render import point_of
+from tui_ae.tui import messages, quiet_gc
 from tui_ae.tui.app import MIN_SIZE, ExplorerApp
 from tui_ae.tui.grid_screen import GridScreen
 from tui_ae.tui.grid_view import GridView, grid_shape
 from tui_ae.tui.help_screen import HelpScreen
+from tui_ae.tui.keys import KEYS, TITLES, bindings, markdown_table
 from tui_ae.tui.latent_map import LatentMap
+from tui_ae.tui.quiet_gc import QuietCollector
 from tui_ae.tui.too_small import TooSmallScreen
 
 SIZE = (100, 32)
+README = Path(__file__).parent.parent / "README.md"
 
 
 async def settle(pilot) -> None:
@@ -44,18 +60,48 @@ def make_app(explorer_checkpoints):
 
 
 def shown(app: ExplorerApp, kind: str) -> np.ndarray:
-    return app.digit_views[kind].image.copy()
+    return app.explorer.digit_views[kind].image.copy()
+
+
+def cell_size(app: ExplorerApp, kind: str) -> tuple[float, float]:
+    """One cell of a map, in latent units (x, y)."""
+    width, height = app.explorer.maps[kind].grid
+    x_min, x_max, y_min, y_max = app.slots[kind].bounds
+    return (x_max - x_min) / width, (y_max - y_min) / height
+
+
+def decoded(slot, x: float, y: float) -> np.ndarray:
+    """The slot's model's own decoding of (x, y), apart from the app."""
+    with torch.inference_mode():
+        z = torch.zeros(1, slot.latent_dim)
+        z[0, :2] = torch.tensor([x, y])
+        return slot.model.decode(z)[0, 0].numpy()
+
+
+def map_titles(app: ExplorerApp) -> dict[str, str]:
+    return {kind: str(panel.border_title) for kind, panel in app.explorer.panels.items()}
+
+
+# -- explore mode ---------------------------------------------------------------------------------------------
+
+
+async def test_the_trained_checkpoints_load_and_decode(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for kind, slot in app.slots.items():
+            assert slot.model is not None and slot.load_error is None
+            image = shown(app, kind)
+            assert image.shape == (28, 28) and 0 <= image.min() and image.max() <= 1
+            np.testing.assert_allclose(image, decoded(slot, slot.x, slot.y), atol=1e-6)
 
 
 async def test_arrows_move_the_cursor_one_cell_and_redecode(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        slot, latent_map = app.slots["ae"], app.maps["ae"]
-        step_x, step_y = latent_map.step()
-        width, height = latent_map.grid
-        x_min, x_max, y_min, y_max = slot.bounds
-        assert step_x == pytest.approx((x_max - x_min) / width) and step_y == pytest.approx((y_max - y_min) / height)
+        slot = app.slots["ae"]
+        step_x, step_y = cell_size(app, "ae")
         x0, y0, image0 = slot.x, slot.y, shown(app, "ae")
         vae_before = (app.slots["vae"].x, app.slots["vae"].y)
 
@@ -64,9 +110,8 @@ async def test_arrows_move_the_cursor_one_cell_and_redecode(make_app):
         await pilot.press("up", "up")
         assert slot.y == pytest.approx(y0 + 2 * step_y)
         assert not np.allclose(shown(app, "ae"), image0)
-        expected = app.slots["ae"].decode(np.array([[slot.x, slot.y]]))[0]
-        np.testing.assert_allclose(shown(app, "ae"), expected)
-        assert f"({slot.x:.2f}, {slot.y:.2f})" in str(app.digit_views["ae"].border_title)
+        np.testing.assert_allclose(shown(app, "ae"), decoded(slot, slot.x, slot.y), atol=1e-6)
+        assert f"({slot.x:.2f}, {slot.y:.2f})" in str(app.explorer.digit_views["ae"].border_title)
 
         await pilot.press("h", "j", "j")  # vi keys: back to the start
         assert (slot.x, slot.y) == (pytest.approx(x0), pytest.approx(y0))
@@ -78,14 +123,14 @@ async def test_shift_moves_five_cells_and_stops_at_the_bounds(make_app):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         slot = app.slots["ae"]
-        step_x, _ = app.maps["ae"].step()
+        step_x, _ = cell_size(app, "ae")
         x0 = slot.x
         await pilot.press("shift+right")
         assert slot.x == pytest.approx(x0 + 5 * step_x)
         await pilot.press("L")
         assert slot.x == pytest.approx(x0 + 10 * step_x)
         await pilot.press(*["shift+left"] * 40)
-        assert app.maps["ae"].cell((slot.x, slot.y))[0] == 0
+        assert app.explorer.maps["ae"].cell((slot.x, slot.y))[0] == 0
         assert slot.x == pytest.approx(slot.bounds[0] + step_x / 2)  # the centre of the first column
 
 
@@ -102,7 +147,6 @@ async def test_a_move_repaints_only_the_crosshairs_rows_and_columns(make_app, mo
 
         monkeypatch.setattr(LatentMap, "refresh", spy)
         await pilot.press("right")
-        width, height = app.maps["ae"].grid
         assert calls and all(regions for regions in calls), "the whole map was repainted"
         for regions in calls:
             assert all(r.width == 1 or r.height == 1 for r in regions)
@@ -112,18 +156,21 @@ async def test_tab_switches_the_active_model(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.active == "ae" and app.panels["ae"].has_class("-active")
+        panels = app.explorer.panels
+        assert app.explorer.active == "ae" and panels["ae"].has_class("-active")
+        assert map_titles(app) == {"ae": "▶ AE latent space", "vae": "VAE latent space"}
         ae_before = (app.slots["ae"].x, app.slots["ae"].y)
         vae_x, vae_image = app.slots["vae"].x, shown(app, "vae")
         await pilot.press("tab")
-        assert app.active == "vae"
-        assert app.panels["vae"].has_class("-active") and not app.panels["ae"].has_class("-active")
+        assert app.explorer.active == "vae"
+        assert panels["vae"].has_class("-active") and not panels["ae"].has_class("-active")
+        assert map_titles(app) == {"ae": "AE latent space", "vae": "▶ VAE latent space"}
         await pilot.press("right")
-        assert app.slots["vae"].x == pytest.approx(vae_x + app.maps["vae"].step()[0])
+        assert app.slots["vae"].x == pytest.approx(vae_x + cell_size(app, "vae")[0])
         assert not np.allclose(shown(app, "vae"), vae_image)
         assert (app.slots["ae"].x, app.slots["ae"].y) == ae_before
         await pilot.press("tab")
-        assert app.active == "ae"
+        assert app.explorer.active == "ae"
 
 
 async def test_link_moves_both_cursors_together_in_map_relative_coordinates(make_app):
@@ -134,14 +181,16 @@ async def test_link_moves_both_cursors_together_in_map_relative_coordinates(make
         await pilot.press("right", "right", "up")  # the AE's cursor only
         assert ae.relative() != pytest.approx(vae.relative())
         await pilot.press("space")
-        assert app.linked and "linked" in str(app.panels["vae"].border_title)
+        assert app.explorer.linked
+        assert map_titles(app) == {"ae": "▶ AE latent space · linked", "vae": "VAE latent space · linked"}
         assert vae.relative() == pytest.approx(ae.relative())
         vae_image = shown(app, "vae")
         await pilot.press("shift+down", "left")
         assert vae.relative() == pytest.approx(ae.relative())
         assert not np.allclose(shown(app, "vae"), vae_image)
         await pilot.press("space", "right")
-        assert not app.linked and vae.relative() != pytest.approx(ae.relative())
+        assert not app.explorer.linked and vae.relative() != pytest.approx(ae.relative())
+        assert "linked" not in "".join(map_titles(app).values())
 
 
 async def test_a_click_jumps_to_the_cell_and_makes_its_map_active(make_app):
@@ -149,12 +198,99 @@ async def test_a_click_jumps_to_the_cell_and_makes_its_map_active(make_app):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.click("#vae-map", offset=(8, 4))  # cell (7, 3): the panel's border is the first row and column
-        latent_map, slot = app.maps["vae"], app.slots["vae"]
-        assert app.active == "vae"
+        latent_map, slot = app.explorer.maps["vae"], app.slots["vae"]
+        assert app.explorer.active == "vae"
         assert (slot.x, slot.y) == pytest.approx(point_of(7, 3, slot.bounds, *latent_map.grid))
         assert latent_map.cell(latent_map.cursor_point) == (7, 3)
-        expected = slot.decode(np.array([[slot.x, slot.y]]))[0]
-        np.testing.assert_allclose(shown(app, "vae"), expected)
+        np.testing.assert_allclose(shown(app, "vae"), decoded(slot, slot.x, slot.y), atol=1e-6)
+        await pilot.press("left")  # the keys still move a cursor: the click left the focus where it was
+        assert latent_map.cell(latent_map.cursor_point) == (6, 3)
+
+
+# -- the keys: one table, routed to the mode that has the focus ---------------------------------------------
+
+
+def keys_by_owner(app: ExplorerApp) -> dict[object, set[str]]:
+    """The keys that act now, by the object whose bindings they are."""
+    owners: dict[object, set[str]] = {}
+    for key, active in app.screen.active_bindings.items():
+        owners.setdefault(active.node, set()).add(key)
+    return owners
+
+
+def keys_of(mode: str) -> set[str]:
+    return {key for binding in bindings(mode) for key in binding.key.split(",")}
+
+
+async def test_each_mode_answers_its_own_keys_and_no_others(make_app, tiny_mnist):
+    app = make_app(data_dir=tiny_mnist)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        owners = keys_by_owner(app)
+        assert owners[app.explorer] == keys_of("explore") and app.compare not in owners
+        assert keys_of("anywhere") <= owners[app]
+        await pilot.press("c")
+        await settle(pilot)
+        owners = keys_by_owner(app)
+        assert owners[app.compare] == keys_of("compare") and app.explorer not in owners
+        assert keys_of("anywhere") <= owners[app]
+        await pilot.press("escape")
+        assert keys_by_owner(app)[app.explorer] == keys_of("explore")
+        await pilot.press("g")
+        await settle(pilot)
+        owners = keys_by_owner(app)
+        assert keys_of("grid") <= owners[app.screen] and keys_of("anywhere") <= owners[app]
+        assert not {app.explorer, app.compare} & set(owners)
+        await pilot.press("question_mark")
+        owners = keys_by_owner(app)
+        assert keys_of("help") <= owners[app.screen] and app not in owners  # a modal screen: the app's keys wait
+
+
+async def test_keys_typed_in_one_burst_each_reach_the_mode_they_lead_to(make_app, tiny_mnist):
+    app = make_app(data_dir=tiny_mnist)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("c")
+        await settle(pilot)  # the test images are in
+        await pilot.press("c")
+        for key in ("c", "n", "n", "c", "g"):  # as a terminal delivers a paste, or a fast typist: no frame between
+            app.post_message(events.Key(key, key))
+        await settle(pilot)
+        assert app.compare.index == 2 and not app.comparing and isinstance(app.screen, GridScreen)
+
+
+def test_readme_key_table_is_the_key_table():
+    lines = README.read_text().splitlines()
+    table = markdown_table()
+    start = lines.index(table[0])
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    assert lines[start:end] == table
+
+
+async def test_help_screen_lists_every_key_of_the_table(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 50)) as pilot:
+        await settle(pilot)
+        x0 = app.slots["ae"].x
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        console = Console(width=84, file=io.StringIO(), record=True)
+        console.print(app.screen.query_one(Static).content)
+        shown_text = " ".join(console.export_text().split())
+        for mode, rows in KEYS.items():
+            assert TITLES[mode] in shown_text
+            for row in rows:
+                assert f"{row.keys} {row.does[:24]}" in shown_text, row
+        await pilot.press("right")  # not for the map underneath
+        assert app.slots["ae"].x == x0
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+# -- compare mode ---------------------------------------------------------------------------------------------
+
+
+def compare_panel(app: ExplorerApp, name: str):
+    return app.compare.panel(name)
 
 
 async def test_compare_mode_shows_a_test_image_its_reconstructions_and_their_mse(make_app, tiny_mnist):
@@ -163,22 +299,21 @@ async def test_compare_mode_shows_a_test_image_its_reconstructions_and_their_mse
         await settle(pilot)
         await pilot.press("c")
         await settle(pilot)
-        assert app.comparing and app.query_one("#compare").display and not app.query_one("#digits").display
-        test = app.test_images
+        assert app.comparing and app.compare.display and not app.explorer.display
+        test = app.compare.tests["mnist"]
         assert len(test.labels) == 60  # the fixture's test split, not the embedded sample
 
         def check_shown(index: int) -> None:
-            assert app.test_index == index
-            view = app.query_one("#compare")
+            assert app.compare.index == index
             original = test.images[index].astype(np.float32) / 255
-            np.testing.assert_array_equal(view.panel("original").image, original)
+            np.testing.assert_array_equal(compare_panel(app, "original").image, original)
             for kind, slot in app.slots.items():
                 with torch.inference_mode():
                     x = torch.from_numpy(original)[None, None]
                     z = slot.model.encode(x)
                     mse = torch.mean((slot.model.decode(z) - x) ** 2).item()
-                assert f"MSE {mse:.4f}" in str(view.panel(kind).border_title)
-                assert app.maps[kind].mark_point == pytest.approx(tuple(z[0, :2].tolist()))
+                assert f"MSE {mse:.4f}" in str(compare_panel(app, kind).border_title)
+                assert app.explorer.maps[kind].mark_point == pytest.approx(tuple(z[0, :2].tolist()))
 
         check_shown(0)
         await pilot.press("n", "n")
@@ -190,29 +325,34 @@ async def test_compare_mode_shows_a_test_image_its_reconstructions_and_their_mse
         seen = set()
         for _ in range(4):
             await pilot.press("r")
-            seen.add(app.test_index)
-        check_shown(app.test_index)
+            seen.add(app.compare.index)
+        check_shown(app.compare.index)
         assert len(seen) > 1
         for digit in ("3", "7", "0"):
             await pilot.press(digit)
-            assert int(test.labels[app.test_index]) == int(digit)
-            check_shown(app.test_index)
+            assert int(test.labels[app.compare.index]) == int(digit)
+            check_shown(app.compare.index)
 
         x_before = app.slots["ae"].x
         await pilot.press("right")  # moves are for exploring, not comparing
         assert app.slots["ae"].x == x_before
+        await pilot.click("#ae-map", offset=(8, 4))  # and so are clicks
+        assert app.slots["ae"].x == x_before
         await pilot.press("escape")
-        assert not app.comparing and app.query_one("#digits").display
-        assert all(m.mark_point is None for m in app.maps.values())
+        assert not app.comparing and app.explorer.display
+        assert all(m.mark_point is None for m in app.explorer.maps.values())
 
 
-async def test_compare_mode_without_data_dir_uses_the_embedded_sample(make_app):
+async def test_compare_mode_without_data_dir_uses_the_embedded_sample_and_says_where_mnist_goes(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("c")
         await settle(pilot)
-        assert len(app.test_images.labels) == 2000 and app.test_images.source == "mnist-sample"
+        test = app.compare.tests["mnist"]
+        assert len(test.labels) == 2000 and test.source == "mnist-sample"
+        info = str(app.compare.query_one("#compare-info").render())
+        assert os.environ["TUI_AE_DATA"] in info  # conftest's cache folder, not ~/.cache/tui-ae/data
         await pilot.press("c")
         assert not app.comparing
 
@@ -223,9 +363,44 @@ async def test_compare_mode_says_what_is_missing(make_app, tmp_path):
         await settle(pilot)
         await pilot.press("c")
         await settle(pilot)
-        assert app.test_images is None
-        assert "no mnist files in" in app.query_one("#compare").panel("original").message
-        await pilot.press("n", "r", "5")  # nothing to show: no crash
+        assert isinstance(app.compare.tests["mnist"], messages.TestImagesFailed)
+        assert "no mnist files in" in compare_panel(app, "original").message
+        await pilot.press("n", "r", "5")
+        assert app.compare.index == 0 and "no mnist files in" in compare_panel(app, "original").message
+
+
+@pytest.fixture
+def fashion_vae(explorer_checkpoints, tmp_path) -> Path:
+    """The small VAE, as if it had been trained on Fashion-MNIST."""
+    model, header, _ = load(explorer_checkpoints[1])
+    _, codes = read_codes(explorer_checkpoints[1])
+    path = tmp_path / "fashion-vae.safetensors"
+    save(path, model, explorer_meta(dataset="fashion-mnist"), codes=codes)
+    return path
+
+
+async def test_compare_mode_reconstructs_on_the_data_set_each_model_was_trained_on(make_app, fashion_vae, tmp_path):
+    data = tmp_path / "data"
+    write_fake_raw(data / "MNIST" / "raw", n_test=60)
+    write_fake_raw(data / "FashionMNIST" / "raw", n_test=40)
+    app = make_app(vae_path=fashion_vae, data_dir=data)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("c")  # the AE is active: MNIST's test images
+        await settle(pilot)
+        assert app.compare.dataset == "mnist" and len(app.compare.tests["mnist"].labels) == 60
+        assert "MSE" in str(compare_panel(app, "ae").border_title)
+        assert "trained on Fashion-MNIST, not MNIST" in compare_panel(app, "vae").message
+        assert app.explorer.maps["vae"].mark_point is None and app.explorer.maps["ae"].mark_point is not None
+        await pilot.press("c", "tab", "c")  # the VAE active: Fashion-MNIST's
+        await settle(pilot)
+        assert app.compare.dataset == "fashion-mnist" and len(app.compare.tests["fashion-mnist"].labels) == 40
+        assert "MSE" in str(compare_panel(app, "vae").border_title)
+        assert "trained on MNIST, not Fashion-MNIST" in compare_panel(app, "ae").message
+        assert app.explorer.maps["ae"].mark_point is None and app.explorer.maps["vae"].mark_point is not None
+
+
+# -- grid mode, help, sizes -----------------------------------------------------------------------------------
 
 
 async def test_grid_mode_decodes_a_grid_for_each_model(make_app):
@@ -253,20 +428,15 @@ async def test_grid_mode_decodes_a_grid_for_each_model(make_app):
         assert not isinstance(app.screen, GridScreen)
 
 
-async def test_help_screen_lists_the_keys(make_app):
+async def test_grid_mode_at_the_smallest_size_shows_two_by_two_digits(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=MIN_SIZE) as pilot:
         await settle(pilot)
-        x0 = app.slots["ae"].x
-        await pilot.press("question_mark")
-        assert isinstance(app.screen, HelpScreen)
-        on_screen = app.export_screenshot().replace("&#160;", " ")
-        for key in ("h j k l", "tab", "space", "compare mode", "grid mode", "n / p", "0 – 9", "quit"):
-            assert key in on_screen, key
-        await pilot.press("right")  # not for the map underneath
-        assert app.slots["ae"].x == x0
-        await pilot.press("escape")
-        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("g")
+        await settle(pilot)
+        for kind in ("ae", "vae"):
+            view = app.screen.query_one(f"#{kind}-grid", GridView)
+            assert view.border_subtitle == "2×2, shrunk to 14×14" and view.image.shape == (28, 28)
 
 
 async def test_a_tiny_terminal_shows_the_size_needed_and_recovers(make_app):
@@ -278,7 +448,9 @@ async def test_a_tiny_terminal_shows_the_size_needed_and_recovers(make_app):
         assert isinstance(app.screen, TooSmallScreen)
         message = str(app.screen.query_one("#too-small").render())
         assert f"Terminal too small: need at least {MIN_SIZE[0]}x{MIN_SIZE[1]} (now 40x12)" in message
-        await pilot.press("right", "c", "g")  # ignored, no crash
+        x0 = app.slots["ae"].x
+        await pilot.press("right", "c", "g", "question_mark")  # ignored
+        assert isinstance(app.screen, TooSmallScreen) and len(app.screen_stack) == 2 and app.slots["ae"].x == x0
         await pilot.resize_terminal(50, 30)
         await pilot.pause()
         assert "(now 50x30)" in str(app.screen.query_one("#too-small").render())
@@ -286,7 +458,7 @@ async def test_a_tiny_terminal_shows_the_size_needed_and_recovers(make_app):
         await pilot.pause()
         assert len(app.screen_stack) == 1 and not app.comparing
         await pilot.press("right")
-        assert app.digit_views["ae"].image is not None
+        assert app.slots["ae"].x > x0
 
 
 async def test_a_small_terminal_halves_the_digits(make_app):
@@ -294,38 +466,55 @@ async def test_a_small_terminal_halves_the_digits(make_app):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert app.has_class("-compact")
-        view = app.digit_views["ae"]
+        view = app.explorer.digit_views["ae"]
         assert view.content_size == (14, 7)
-        assert sum(1 for s in view._strips if s.text.strip()) == 7  # 14x14 pixels in 7 rows
+        assert sum(1 for y in range(7) if view.render_line(y).text.strip()) == 7  # 14x14 pixels in 7 rows
+
+
+# -- missing and unusual checkpoints --------------------------------------------------------------------------
 
 
 async def test_one_model_only_says_how_to_train_the_other(make_app):
     app = make_app(vae_path=None)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert "tui-ae train --model vae" in str(app.panels["vae"].render())
-        assert "tui-ae train --model vae" in app.digit_views["vae"].message
+        assert "tui-ae train --model vae" in str(app.explorer.panels["vae"].render())
+        assert "tui-ae train --model vae" in app.explorer.digit_views["vae"].message
         await pilot.press("right", "tab", "right", "space", "c")
         await settle(pilot)
-        assert app.active == "ae" and not app.linked
-        compare = app.query_one("#compare")
-        assert "tui-ae train --model vae" in compare.panel("vae").message
-        assert compare.panel("ae").image is not None
+        assert app.explorer.active == "ae" and not app.explorer.linked
+        assert "tui-ae train --model vae" in compare_panel(app, "vae").message
+        assert compare_panel(app, "ae").image is not None
         await pilot.press("c", "g")
         await settle(pilot)
         assert "tui-ae train --model vae" in app.screen.query_one("#vae-grid").message
 
 
-async def test_no_or_unreadable_checkpoints_do_not_crash_the_app(make_app, tmp_path):
+async def test_no_or_unreadable_checkpoints_leave_a_working_app_that_says_why(make_app, tmp_path, monkeypatch):
     broken = tmp_path / "broken.safetensors"
     broken.write_bytes(b"not a checkpoint")
     app = make_app(ae_path=None, vae_path=broken)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert "tui-ae train --model ae" in app.digit_views["ae"].message
-        assert "not a readable tui-ae checkpoint" in app.digit_views["vae"].message
-        await pilot.press("right", "tab", "space", "c", "n", "c", "g")
+        why = {"ae": "tui-ae train --model ae", "vae": "not a readable tui-ae checkpoint"}
+        for kind, reason in why.items():
+            assert reason in str(app.explorer.panels[kind].render())
+            assert reason in app.explorer.digit_views[kind].message
+            assert app.slots[kind].model is None
+        notes: list[str] = []
+        monkeypatch.setattr(app, "notify", lambda message, **kwargs: notes.append(message))
+        await pilot.press("right", "tab", "space")
+        assert app.explorer.active == "ae" and not app.explorer.linked and notes == ["Linking needs both models."]
+        await pilot.press("c", "n")
         await settle(pilot)
+        assert app.comparing
+        for kind, reason in why.items():
+            assert reason in compare_panel(app, kind).message
+        await pilot.press("c", "g")
+        await settle(pilot)
+        assert isinstance(app.screen, GridScreen)
+        for kind, reason in why.items():
+            assert reason in app.screen.query_one(f"#{kind}-grid", GridView).message
 
 
 @pytest.mark.parametrize("mode", ["16", "mono"])
@@ -333,13 +522,15 @@ async def test_few_colours_draw_digits_as_map_markers(make_app, mode):
     app = make_app(color_mode=mode)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        text = "".join(app.maps["ae"].render_line(y).text for y in range(app.maps["ae"].grid[1]))
+        latent_map = app.explorer.maps["ae"]
+        text = "".join(latent_map.render_line(y).text for y in range(latent_map.grid[1]))
         assert set(text) & set("0123456789") and "●" not in text
-        assert set(app.digit_views["ae"]._strips[3].text) <= set(" ░▒▓█")
+        view = app.explorer.digit_views["ae"]
+        assert set(view.render_line(3).text) <= set(" ░▒▓█")
 
 
 async def test_a_latent_space_of_more_than_two_dimensions_is_walked_in_its_first_two(tmp_path):
-    from tui_ae.checkpoint import LatentCodes, save
+    from tui_ae.checkpoint import LatentCodes
     from tui_ae.models import build_model
 
     torch.manual_seed(0)
@@ -347,25 +538,11 @@ async def test_a_latent_space_of_more_than_two_dimensions_is_walked_in_its_first
     rng = np.random.default_rng(0)
     points = rng.normal(size=(300, 3)).astype(np.float32)
     path = tmp_path / "vae3.safetensors"
-    save(
-        path,
-        model,
-        {
-            "dataset": "mnist",
-            "data_source": "test",
-            "epochs_done": 0,
-            "best_val_loss": 1.0,
-            "history": [],
-            "config": {},
-            "versions": {},
-            "date": "",
-        },
-        codes=LatentCodes(points, (np.arange(300) % 10).astype(np.uint8)),
-    )
+    save(path, model, explorer_meta(), codes=LatentCodes(points, (np.arange(300) % 10).astype(np.uint8)))
     app = ExplorerApp(None, path, seed=0)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.active == "vae"
+        assert app.explorer.active == "vae"
         await pilot.press("right", "up")
         slot = app.slots["vae"]
         with torch.inference_mode():
@@ -373,45 +550,105 @@ async def test_a_latent_space_of_more_than_two_dimensions_is_walked_in_its_first
         np.testing.assert_allclose(shown(app, "vae"), expected, atol=1e-6)
 
 
-async def test_random_keys_and_resizes_never_crash(make_app, tiny_mnist):
+# -- state that holds whatever the user does ------------------------------------------------------------------
+
+
+def assert_consistent(app: ExplorerApp) -> None:
+    """What must hold after any key or resize."""
+    too_small = app.size.width < MIN_SIZE[0] or app.size.height < MIN_SIZE[1]
+    assert isinstance(app.screen, TooSmallScreen) == too_small
+    assert sum(isinstance(s, TooSmallScreen) for s in app.screen_stack) == too_small
+    main = app.screen_stack[0]
+    owner = app.compare if app.comparing else app.explorer
+    assert main.focused is owner, f"{main.focused} has the keys, not {owner}"
+    assert app.compare.display == app.comparing and app.explorer.display != app.comparing
+    for kind, latent_map in app.explorer.maps.items():
+        slot = app.slots[kind]
+        x_min, x_max, y_min, y_max = slot.bounds
+        assert x_min <= slot.x <= x_max and y_min <= slot.y <= y_max
+        if not app.comparing:
+            assert latent_map.mark_point is None
+        assert latent_map.cursor_point == (slot.x, slot.y)
+    if not app.comparing and app.screen is main:
+        for kind, slot in app.slots.items():
+            np.testing.assert_allclose(shown(app, kind), decoded(slot, slot.x, slot.y), atol=1e-6)
+
+
+async def test_random_keys_and_resizes_keep_the_app_consistent(make_app, tiny_mnist):
     """A seeded monkey: every key the app binds, and sizes from tiny to large, in any order."""
     keys = [
-        "left",
-        "right",
-        "up",
-        "down",
-        "shift+left",
-        "shift+up",
-        "H",
-        "j",
-        "tab",
-        "space",
-        "c",
-        "g",
-        "b",
-        "n",
-        "p",
-        "r",
-        "7",
-        "escape",
-        "question_mark",
-        "escape",
+        *("left", "right", "up", "down", "shift+left", "shift+up", "H", "j"),
+        *("tab", "space", "c", "g", "b", "n", "p", "r", "7", "escape", "question_mark", "escape"),
     ]
     sizes = [(100, 32), (80, 24), (40, 12), (60, 20), (200, 66), (59, 30), (120, 19)]
     rng = np.random.default_rng(1)
     app = make_app(data_dir=tiny_mnist)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        for step in range(60):
+        for _ in range(60):
             if rng.random() < 0.1:
                 await pilot.resize_terminal(*sizes[rng.integers(len(sizes))])
             else:
                 await pilot.press(keys[rng.integers(len(keys))])
-            if step % 20 == 0:
-                await settle(pilot)
+            await settle(pilot)
+            assert_consistent(app)
         await pilot.resize_terminal(*SIZE)
         await settle(pilot)
-        assert not isinstance(app.screen, TooSmallScreen)
+        while len(app.screen_stack) > 1:
+            await pilot.press("escape")
+        if app.comparing:
+            await pilot.press("c")
+        latent_map, slot = app.explorer.maps[app.explorer.active], app.slots[app.explorer.active]
+        col, row = latent_map.cell((slot.x, slot.y))
+        await pilot.press("right")  # still exploring, one cell at a time
+        assert latent_map.cell((slot.x, slot.y)) == (min(col + 1, latent_map.grid[0] - 1), row)
+        assert_consistent(app)
+
+
+# -- the UI thread's torch threads, and the app's imports -----------------------------------------------------
+
+
+async def test_decoding_on_the_ui_thread_uses_one_torch_thread_and_gives_the_count_back(make_app):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # this thread has run torch before the app starts, as a test process has
+    try:
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert all(slot.model is not None for slot in app.slots.values())
+            assert torch.get_num_threads() == 1  # this thread is the app's: the keys decode here
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_the_collector_runs_once_a_burst_of_input_has_rested(monkeypatch):
+    now, collected = [100.0], []
+    monkeypatch.setattr(quiet_gc.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(quiet_gc.gc, "collect", lambda: collected.append(now[0]))
+    collector = QuietCollector()
+    collector.collect_if_rested()
+    assert not collected  # no input, nothing to collect
+    collector.note_input()
+    now[0] += quiet_gc.REST / 2
+    collector.collect_if_rested()
+    assert not collected  # the burst may go on
+    now[0] += quiet_gc.REST
+    collector.collect_if_rested()
+    now[0] += 10 * quiet_gc.REST
+    collector.collect_if_rested()
+    assert collected == [100 + 1.5 * quiet_gc.REST]  # once, after the rest
+
+
+async def test_keys_and_clicks_count_as_input(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.quiet_gc.frozen
+        app.quiet_gc.inputs = 0
+        await pilot.press("right", "c", "c")
+        await pilot.click("#ae-map", offset=(3, 3))
+        assert app.quiet_gc.inputs == 4
 
 
 def test_importing_the_app_does_not_import_torch():
@@ -419,7 +656,7 @@ def test_importing_the_app_does_not_import_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-# -- the CLI's explore command: errors before any screen opens ------------------------------------------------
+# -- the CLI's explore command --------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -442,3 +679,63 @@ def test_explore_without_checkpoints_is_a_one_line_error(no_screen, tmp_path, mo
     result = CliRunner().invoke(cli_app, ["explore"])
     assert result.exit_code == 2
     assert result.output.strip().count("\n") == 0 and "tui-ae train --model ae" in result.output
+
+
+COLOURS = re.compile(rb"\x1b\[([0-9;]*)m")
+
+
+def colour_codes(output: bytes) -> set[str]:
+    """The colours the output sets, as SGR parameters: "38;5;236", "48;2;9;9;9", "31", "39", ..."""
+    found: set[str] = set()
+    for match in COLOURS.finditer(output):
+        params = match.group(1).decode().split(";")
+        i = 0
+        while i < len(params):
+            if params[i] in ("38", "48"):
+                n = 3 if params[i + 1] == "5" else 5
+                found.add(";".join(params[i : i + n]))
+                i += n
+            else:
+                if params[i] and (30 <= int(params[i]) <= 49 or 90 <= int(params[i]) <= 107):
+                    found.add(params[i])
+                i += 1
+    return found
+
+
+def explore_output(checkpoints: tuple[Path, Path], color: str) -> bytes:
+    """What `python -m tui_ae explore --color ...` writes to a 120x40 truecolor terminal until its first frame."""
+    master, slave = pty.openpty()
+    os.set_blocking(master, False)
+    env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor", "COLUMNS": "120", "LINES": "40"}
+    env.pop("TEXTUAL_COLOR_SYSTEM", None)
+    argv = [sys.executable, "-m", "tui_ae", "explore", "--ae", str(checkpoints[0]), "--vae", str(checkpoints[1])]
+    process = subprocess.Popen(
+        [*argv, "--color", color], stdin=slave, stdout=slave, stderr=slave, env=env, cwd=README.parent
+    )
+    os.close(slave)
+    output = b""
+    deadline = time.monotonic() + 60  # against a hang only; it takes a second or two
+    try:
+        while b"Quit" not in output and time.monotonic() < deadline and process.poll() is None:
+            if select.select([master], [], [], 0.1)[0]:
+                output += os.read(master, 1 << 16)
+        os.write(master, b"q")
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+        os.close(master)
+    assert b"Quit" in output, output[-2000:]
+    return output
+
+
+@pytest.mark.parametrize(
+    "color, allowed",
+    [
+        ("256", re.compile(r"[34]8;5;\d+")),
+        ("16", re.compile(r"(3|4|9|10)[0-7]")),
+        ("mono", re.compile(r"[34]8;2;(\d+);\1;\1")),  # greys only
+    ],
+)
+def test_explore_writes_the_colours_color_asks_for_whatever_the_terminal_says(explorer_checkpoints, color, allowed):
+    colours = colour_codes(explore_output(explorer_checkpoints, color)) - {"39", "49"}  # the terminal's own
+    assert colours and all(allowed.fullmatch(c) for c in colours), sorted(colours)

@@ -1,4 +1,5 @@
-"""Pictures of the explorer's screens, over the small models trained in conftest.
+"""Pictures of the explorer's screens, drawn from fixed maps and a stub model (conftest), so that they depend
+on the renderer and the layout alone, not on the CPU or the torch version.
 
 Regenerate after an intended change with `pytest tests/test_snapshots.py --snapshot-update`,
 and look at the SVGs before committing them. Textual's screenshots are always
@@ -8,6 +9,7 @@ truecolor: the other colour modes are covered by test_render.py and test_app.py.
 from __future__ import annotations
 
 import pytest
+from conftest import stub_model
 
 from tui_ae.tui.app import ExplorerApp
 
@@ -15,9 +17,10 @@ SIZE = (100, 32)
 
 
 @pytest.fixture
-def explorer(explorer_checkpoints):
-    ae, vae = explorer_checkpoints
-    return ExplorerApp(ae, vae, seed=0)  # compare mode reads the embedded sample (conftest empties the cache)
+def explorer(fixed_checkpoints, monkeypatch):
+    # Compare mode reads the embedded sample, and names the data folder in its info column: a fixed one.
+    monkeypatch.setenv("TUI_AE_DATA", "/nonexistent/tui-ae-data")
+    return ExplorerApp(*fixed_checkpoints, seed=0, model_loader=stub_model)
 
 
 def settled_after(*keys: str):
@@ -34,8 +37,8 @@ def settled_after(*keys: str):
     return run_before
 
 
-def test_first_frame_while_the_models_load(snap_compare, explorer_checkpoints):
-    app = ExplorerApp(*explorer_checkpoints, seed=0, load_models=False)
+def test_first_frame_while_the_models_load(snap_compare, fixed_checkpoints):
+    app = ExplorerApp(*fixed_checkpoints, seed=0, model_loader=None)
     assert snap_compare(app, terminal_size=SIZE)
 
 
@@ -59,6 +62,10 @@ def test_compare(snap_compare, explorer):
 
 def test_grid(snap_compare, explorer):
     assert snap_compare(explorer, terminal_size=SIZE, run_before=settled_after("g"))
+
+
+def test_help(snap_compare, explorer):
+    assert snap_compare(explorer, terminal_size=SIZE, run_before=settled_after("question_mark"))
 
 
 def test_small_terminal(snap_compare, explorer):

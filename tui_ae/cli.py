@@ -286,9 +286,12 @@ def explore(
             "no checkpoints in checkpoints/: train them first with "
             "`tui-ae train --model ae` and `tui-ae train --model vae`"
         )
-    from tui_ae.tui.app import ExplorerApp
+    from tui_ae.tui.color_system import use_color_system
 
     mode = detect_color_mode() if color == "auto" else color
+    use_color_system(mode)  # before textual is imported, which reads it then
+    from tui_ae.tui.app import ExplorerApp
+
     ExplorerApp(found["ae"], found["vae"], color_mode=mode, glyph=glyph, data_dir=data_dir).run()
 
 

@@ -6,8 +6,8 @@ textual-canvas do). Terminals without 24-bit colour get the 256-colour grey ramp
 and those with 16 colours or none get shade glyphs, so a digit still reads.
 The latent map is one cell per colour: the majority label of the points in it.
 
-Only numpy and Rich: the training display prints these renderables with a plain
-Rich console, and the Textual app wraps the same lines in Strips.
+Only numpy and Rich: the Textual app wraps these lines in Strips, and DigitRenderable
+prints them with a plain Rich console.
 """
 
 from __future__ import annotations
@@ -108,7 +108,10 @@ def digit_lines(
 
 
 class DigitRenderable:
-    """A digit for a plain Rich console; Textual takes digit_lines() directly."""
+    """A digit for a plain Rich console (`console.print(DigitRenderable(image))`); Textual takes digit_lines().
+
+    Only the tests print one so far: nothing in the package uses it yet.
+    """
 
     def __init__(
         self, image: np.ndarray, *, scale: int = 1, glyph: Glyph = "upper", mode: ColorMode = "truecolor"

@@ -1,26 +1,79 @@
-"""Compare mode's row (the homework's Figure 3): a test image and its AE and VAE reconstructions."""
+"""Compare mode (the homework's Figure 3): a test image, its AE and VAE reconstructions, their encodings ◆ on the maps.
+
+The mode's owner: its test images (read in a thread worker, once per data set), which
+one is shown, and its keys, live while it has the focus. A model reconstructs only
+images of the data set it was trained on: the test images are those of the active
+model's data set, and a model trained on another one says so in its panel.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
+from tui_ae.config import SAMPLE_SOURCE
+from tui_ae.errors import TuiAeError
 from tui_ae.render import ColorMode, Glyph
 from tui_ae.tui.digit_view import DigitView
+from tui_ae.tui.keys import bindings
+from tui_ae.tui.latent_map import LatentMap
+from tui_ae.tui.messages import TestImagesFailed, TestImagesLoaded
+from tui_ae.tui.slot import Slot
 
 PANELS = ("original", "ae", "vae")
+DATASET_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+
+
+def dataset_of(slot: Slot) -> str:
+    """The data set a slot's model was trained on (MNIST for a checkpoint that does not say)."""
+    return slot.header.meta.get("dataset", "mnist") if slot.header else "mnist"
+
+
+def dataset_name(dataset: str) -> str:
+    return DATASET_NAMES.get(dataset, dataset)
+
+
+def describe_source(source: str, cache: Path) -> str:
+    """Where the test images came from, for the info column; for the embedded sample, where the rest would go."""
+    if source == SAMPLE_SOURCE:
+        home = Path.home()
+        folder = f"~/{cache.relative_to(home)}" if cache.is_relative_to(home) else str(cache)
+        return f"embedded sample: for all 10,000, pass --data-dir or put MNIST in {folder}"
+    return source.split(":", 1)[-1]
 
 
 class CompareView(Horizontal):
     DEFAULT_CSS = """
     CompareView { height: 16; }
     """
+    BINDINGS = bindings("compare")
+    can_focus = True
 
-    def __init__(self, *, mode: ColorMode, glyph: Glyph, id: str | None = None) -> None:
+    def __init__(
+        self,
+        slots: dict[str, Slot],
+        maps: dict[str, LatentMap],
+        *,
+        mode: ColorMode,
+        glyph: Glyph,
+        data_dir: Path | None = None,
+        seed: int | None = None,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
-        self.mode, self.glyph = mode, glyph
+        self.slots, self.maps = slots, maps
+        self.mode, self.glyph, self.data_dir = mode, glyph, data_dir
+        self.rng = np.random.default_rng(seed)
+        self.tests: dict[str, TestImagesLoaded | TestImagesFailed] = {}  # by data set, once read
+        self.asked: set[str] = set()  # data sets being read or read: each is read once
+        self.dataset = "mnist"  # whose test images are shown
+        self.index = 0
+        self.showing = False
 
     def compose(self) -> ComposeResult:
         for name in PANELS:
@@ -30,7 +83,120 @@ class CompareView(Horizontal):
     def panel(self, name: str) -> DigitView:
         return self.query_one(f"#compare-{name}", DigitView)
 
-    def show(
+    # -- the mode ----------------------------------------------------------------------------
+    def start(self, kind: str) -> None:
+        """Compare on the test images of the data set that `kind`, the active model, was trained on."""
+        self.showing = True
+        self.dataset = dataset_of(self.slots[kind])
+        if self.dataset not in self.asked:
+            self.asked.add(self.dataset)
+            sources = [s.header.meta.get("data_source", "") for s in self.slots.values() if s.header]
+            self._read_test_images(self.dataset, sources)
+        self.redraw()
+
+    def stop(self) -> None:
+        self.showing = False
+        for latent_map in self.maps.values():
+            latent_map.set_mark(None)
+
+    def models_changed(self) -> None:
+        if self.showing:
+            self.redraw()
+
+    # -- keys --------------------------------------------------------------------------------
+    def _test_images(self) -> TestImagesLoaded | None:
+        test = self.tests.get(self.dataset)
+        return test if isinstance(test, TestImagesLoaded) else None
+
+    def action_next_image(self, delta: int) -> None:
+        if test := self._test_images():
+            self.index = (self.index + delta) % len(test.labels)
+            self.redraw()
+
+    def action_random_image(self) -> None:
+        if test := self._test_images():
+            self.index = int(self.rng.integers(len(test.labels)))
+            self.redraw()
+
+    def action_digit(self, digit: int) -> None:
+        test = self._test_images()
+        candidates = np.flatnonzero(test.labels == digit) if test else []
+        if len(candidates):
+            self.index = int(self.rng.choice(candidates))
+            self.redraw()
+
+    # -- test images -------------------------------------------------------------------------
+    @work(thread=True, group="test-images")
+    def _read_test_images(self, dataset: str, sources: list[str]) -> None:
+        """From --data-dir, else where a model read its data when it trained, else the cache or the sample."""
+        from tui_ae import data  # imports torch
+
+        recorded = (data.recorded_dir(s) for s in sources if s.startswith(f"{dataset}:"))
+        data_dir = self.data_dir or next((d for d in recorded if d), None)
+        try:
+            raw_dir, source = data.locate(dataset, data_dir, download=False, notify=lambda _: None)
+            digits = data.read_split(raw_dir, "test", source)
+        except TuiAeError as e:
+            self.post_message(TestImagesFailed(dataset, str(e)))
+        else:
+            where = describe_source(source, data.default_data_dir())
+            self.post_message(TestImagesLoaded(dataset, digits.images.numpy(), digits.labels.numpy(), source, where))
+
+    def on_test_images_loaded(self, message: TestImagesLoaded) -> None:
+        self._arrived(message)
+
+    def on_test_images_failed(self, message: TestImagesFailed) -> None:
+        self._arrived(message)
+
+    def _arrived(self, message: TestImagesLoaded | TestImagesFailed) -> None:
+        message.stop()
+        self.tests[message.dataset] = message
+        if self.showing and message.dataset == self.dataset:
+            self.redraw()
+
+    # -- drawing -----------------------------------------------------------------------------
+    def redraw(self) -> None:
+        test = self.tests.get(self.dataset)
+        if not isinstance(test, TestImagesLoaded):
+            loading = f"loading the {dataset_name(self.dataset)} test images…"
+            self._show("original", "Test image", message=test.error if test else loading)
+            for kind in self.slots:
+                self._show(kind, kind.upper(), message="")
+                self._mark(kind, None)
+            self.query_one("#compare-info", Static).update("")
+            return
+        i = self.index = self.index % len(test.labels)
+        label = int(test.labels[i])
+        image = test.images[i].astype(np.float32) / 255  # (28, 28)
+        self._show("original", f"Test image · a {label}", image)
+        for kind in self.slots:
+            self._show_reconstruction(kind, image)
+        info = f"{i + 1:,} of\n{len(test.labels):,}\nlabel {label}\n\n◆ its\nencodings\n\n{test.where}"
+        self.query_one("#compare-info", Static).update(info)
+
+    def _show_reconstruction(self, kind: str, image: np.ndarray) -> None:
+        slot, name = self.slots[kind], kind.upper()
+        if not slot.usable or slot.model is None:
+            self._show(kind, name, message=slot.error or slot.load_error or f"loading the {name}…")
+            self._mark(kind, None)
+        elif (trained_on := dataset_of(slot)) != self.dataset:
+            self._show(
+                kind,
+                name,
+                message=f"trained on {dataset_name(trained_on)}, not {dataset_name(self.dataset)}: "
+                "make it the active model (c, tab, c) to compare it",
+            )
+            self._mark(kind, None)
+        else:
+            z, recon, mse = slot.reconstruct(image)
+            self._show(kind, f"{name} · MSE {mse:.4f}", recon, subtitle=f"◆ at ({z[0]:.2f}, {z[1]:.2f})")
+            self._mark(kind, (float(z[0]), float(z[1])))
+
+    def _mark(self, kind: str, point: tuple[float, float] | None) -> None:
+        if kind in self.maps:
+            self.maps[kind].set_mark(point)
+
+    def _show(
         self, name: str, title: str, image: np.ndarray | None = None, message: str = "", subtitle: str = ""
     ) -> None:
         """One panel: an image, or a message where there is none."""
@@ -40,6 +206,3 @@ class CompareView(Horizontal):
             view.show_image(image)
         else:
             view.show_message(message)
-
-    def show_info(self, text: str) -> None:
-        self.query_one("#compare-info", Static).update(text)

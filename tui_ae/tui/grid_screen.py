@@ -9,7 +9,6 @@ from __future__ import annotations
 from functools import partial
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -18,15 +17,13 @@ from textual.worker import get_current_worker
 from tui_ae.latent import grid_points, quantile_points
 from tui_ae.render import ColorMode, Glyph
 from tui_ae.tui.grid_view import GridView, grid_shape, mosaic
+from tui_ae.tui.keys import bindings
 from tui_ae.tui.messages import GridDecoded
 from tui_ae.tui.slot import Slot
 
 
 class GridScreen(Screen):
-    BINDINGS = [
-        Binding("escape,g", "app.pop_screen", "Back"),
-        Binding("b", "toggle_space", "VAE bounds/N(0,1)"),
-    ]
+    BINDINGS = bindings("grid")
 
     def __init__(self, slots: dict[str, Slot], *, mode: ColorMode, glyph: Glyph) -> None:
         super().__init__()
@@ -52,6 +49,8 @@ class GridScreen(Screen):
 
     def redraw(self) -> None:
         """Ask for every grid that is not shown yet at the current size; called on resize and model load."""
+        if not self.is_mounted:
+            return  # pushed, not yet composed: its first resize draws it
         for kind, slot in self.slots.items():
             view = self.query_one(f"#{kind}-grid", GridView)
             space = self.space(kind)
@@ -60,10 +59,9 @@ class GridScreen(Screen):
                 view.show_message(slot.error or slot.load_error or f"loading the {kind.upper()}…")
                 continue
             size = view.content_size
+            if not size.area:
+                continue  # not laid out yet: its first resize draws it
             cols, rows, halved = grid_shape(size.width, size.height)
-            if cols == 0 or rows == 0:
-                view.show_message("too small for a grid")
-                continue
             key = (kind, space, cols, rows, halved)
             if self._wanted.get(kind) == key:
                 continue

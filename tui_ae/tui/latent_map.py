@@ -111,12 +111,6 @@ class LatentMap(Widget):
             return None
         return cell_of(point[0], point[1], self.bounds, width, height)
 
-    def step(self) -> tuple[float, float]:
-        """One cell's size in latent units (x, y); a fiftieth of the bounds before the first layout."""
-        width, height = self.grid
-        x_min, x_max, y_min, y_max = self.bounds
-        return (x_max - x_min) / (width or 50), (y_max - y_min) / (height or 50)
-
     # -- state -------------------------------------------------------------------------------
     def set_cursor(self, x: float, y: float) -> None:
         old = self._cursor_cell

@@ -23,13 +23,16 @@ class ModelFailed(Message):
 
 @dataclass
 class TestImagesLoaded(Message):
+    dataset: str  # "mnist" or "fashion-mnist"
     images: np.ndarray  # (N, 28, 28) uint8
     labels: np.ndarray  # (N,) int64
-    source: str  # where they came from, for the compare panel's title
+    source: str  # where they came from, as data.locate names it
+    where: str  # the same, as the compare panel says it
 
 
 @dataclass
 class TestImagesFailed(Message):
+    dataset: str
     error: str
 
 
