@@ -130,6 +130,12 @@ def test_more_checkpoints_than_fit_side_by_side_go_on_in_further_tables(width):
     assert sum(bool(re.match(r"\s*checkpoint\s", line)) for line in lines) > 1
 
 
+@pytest.mark.parametrize("width", [80, 120])
+def test_a_name_with_brackets_shows_as_it_is(width):
+    rows = [_row("runs/[b]/ae.safetensors", _header("ae", "mnist:/data", 10))]
+    assert any("runs/[b]/ae.safetensors" in line for line in _render(rows, width))
+
+
 def test_checkpoints_are_named_from_here_or_by_what_tells_them_apart(tmp_path):
     here = tmp_path / "project"
     paths = [

@@ -103,7 +103,7 @@ class EvalTable:
         for column in COLUMNS:
             table.add_column(column, justify="left" if column in TEXT_COLUMNS else "right")
         for row in self.rows:
-            table.add_row(row.name, *(row.values[column] for column in COLUMNS))
+            table.add_row(Text(row.name), *(row.values[column] for column in COLUMNS))  # a name is no markup
         return table
 
     @staticmethod
@@ -112,7 +112,7 @@ class EvalTable:
         table = Table(title=TITLE if title else None, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
         table.add_column("checkpoint")
         for row in rows:
-            table.add_column(row.name, justify="right")
+            table.add_column(Text(row.name), justify="right")
         for column in COLUMNS:
             table.add_row(column, *(row.values[column] for row in rows))
         return table
