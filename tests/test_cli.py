@@ -1,13 +1,16 @@
 """The CLI as a user meets it: Typer's CliRunner, so output is not a terminal."""
 
+import io
 import re
 
 import pytest
 import torch
 import typer
+from rich.console import Console
 from typer.testing import CliRunner
 
 from tui_ae import checkpoint, data, measures
+from tui_ae import cli as cli_module
 from tui_ae import train as training
 from tui_ae.cli import app
 
@@ -106,6 +109,16 @@ def test_eval_classifies_the_test_codes_among_the_training_splits_codes(tiny_mni
         assert re.search(
             rf"^ checkpoints/{kind}\.safetensors .* {re.escape(knn)} +{re.escape(active)} *$", result.output, re.M
         )
+
+
+def test_eval_says_which_checkpoint_it_is_on_on_a_terminal_only(tiny_mnist, in_tmp, monkeypatch):
+    assert invoke("train", "--epochs", "1", "--batch-size", "64", "--data-dir", tiny_mnist).exit_code == 0
+    result = invoke("eval", "--data-dir", tiny_mnist)
+    assert result.exit_code == 0 and result.stderr == ""  # not a terminal: no status, no control codes
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=80)
+    monkeypatch.setattr(cli_module, "err_console", terminal)
+    assert invoke("eval", "--data-dir", tiny_mnist).exit_code == 0
+    assert "evaluating checkpoints/ae.safetensors (1 of 1)" in terminal.file.getvalue()
 
 
 @pytest.mark.parametrize(
