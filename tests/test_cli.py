@@ -1,13 +1,16 @@
 """The CLI as a user meets it: Typer's CliRunner, so output is not a terminal."""
 
+import io
 import re
 
 import pytest
 import torch
 import typer
+from rich.console import Console
 from typer.testing import CliRunner
 
-from tui_ae import checkpoint
+from tui_ae import checkpoint, data, measures
+from tui_ae import cli as cli_module
 from tui_ae import train as training
 from tui_ae.cli import app
 
@@ -66,6 +69,56 @@ def test_train_then_eval_on_tiny_data(tiny_mnist, in_tmp):
     # a folder stands for its checkpoints; a checkpoint is named from the current folder
     assert invoke("eval", "checkpoints", "--data-dir", tiny_mnist, columns=120).output == result.output
     assert invoke("eval", in_tmp / "checkpoints", "--data-dir", tiny_mnist, columns=120).output == result.output
+
+
+def test_eval_classifies_the_test_codes_among_the_training_splits_codes(tiny_mnist, in_tmp, monkeypatch):
+    common = ("--epochs", "1", "--batch-size", "64", "--data-dir", tiny_mnist)
+    assert invoke("train", "--model", "ae", *common).exit_code == 0
+    assert invoke("train", "--model", "vae", "--latent-dim", "3", *common).exit_code == 0
+    calls = []
+
+    def knn_accuracy(reference, reference_labels, queries, query_labels):
+        calls.append((reference, reference_labels, queries, query_labels))
+        return real_knn_accuracy(reference, reference_labels, queries, query_labels)
+
+    real_knn_accuracy = measures.knn_accuracy
+    monkeypatch.setattr(measures, "knn_accuracy", knn_accuracy)
+    activity_of = []
+    real_active_units = measures.active_units
+    monkeypatch.setattr(measures, "active_units", lambda means: activity_of.append(means) or real_active_units(means))
+    result = invoke("eval", "--data-dir", tiny_mnist, columns=120)
+    assert result.exit_code == 0, result.output
+
+    raw_dir = tiny_mnist / "MNIST" / "raw"
+    train_set, _ = data.train_val_split(data.read_split(raw_dir, "train", ""))  # 200 of the 250
+    test_set = data.read_split(raw_dir, "test", "")
+    images = {"train": train_set.images.unsqueeze(1).float() / 255, "test": test_set.images.unsqueeze(1).float() / 255}
+    assert len(calls) == 2  # the AE's, then the VAE's
+    rows = {}
+    for kind, (reference, reference_labels, queries, query_labels) in zip(("ae", "vae"), calls):
+        model, _, _ = checkpoint.load(in_tmp / "checkpoints" / f"{kind}.safetensors")
+        with torch.no_grad():  # every latent axis; the VAE's posterior means
+            torch.testing.assert_close(reference, model.encode(images["train"]))
+            torch.testing.assert_close(queries, model.encode(images["test"]))
+        assert torch.equal(reference_labels, train_set.labels) and torch.equal(query_labels, test_set.labels)
+        accuracy = real_knn_accuracy(reference, reference_labels, queries, query_labels)
+        rows[kind] = f"{accuracy:.1%}", f"{real_active_units(queries)}/3" if kind == "vae" else "-"
+    assert calls[1][0].shape == (200, 3)
+    assert len(activity_of) == 1 and activity_of[0] is calls[1][2]  # the VAE's alone, over the test images
+    for kind, (knn, active) in rows.items():
+        assert re.search(
+            rf"^ checkpoints/{kind}\.safetensors .* {re.escape(knn)} +{re.escape(active)} *$", result.output, re.M
+        )
+
+
+def test_eval_says_which_checkpoint_it_is_on_on_a_terminal_only(tiny_mnist, in_tmp, monkeypatch):
+    assert invoke("train", "--epochs", "1", "--batch-size", "64", "--data-dir", tiny_mnist).exit_code == 0
+    result = invoke("eval", "--data-dir", tiny_mnist)
+    assert result.exit_code == 0 and result.stderr == ""  # not a terminal: no status, no control codes
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=80)
+    monkeypatch.setattr(cli_module, "err_console", terminal)
+    assert invoke("eval", "--data-dir", tiny_mnist).exit_code == 0
+    assert "evaluating checkpoints/ae.safetensors (1 of 1)" in terminal.file.getvalue()
 
 
 @pytest.mark.parametrize(

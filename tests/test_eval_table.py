@@ -11,7 +11,8 @@ from rich.console import Console
 from tui_ae.checkpoint import Header
 from tui_ae.eval_table import CAPTION, COLUMNS, TITLE, EvalTable, Row, make_row, short_names
 
-METRICS = {"images": 10_000, "mse": 0.0123456, "loss": 140.2345, "recon": 135.0, "kl": 5.2345}
+AE_METRICS = {"images": 10_000, "mse": 0.0123456, "knn": 0.91234}
+VAE_METRICS = {**AE_METRICS, "loss": 140.2345, "recon": 135.0, "kl": 5.2345, "active_units": 1}
 
 
 def _header(kind: str, source: str, epochs: int, **meta) -> Header:
@@ -27,7 +28,19 @@ def _rows(count: int = 3) -> list[Row]:
     names = ["checkpoints/ae.safetensors", "runs/vae-fashion.safetensors", "sample-vae.safetensors"]
     if count > len(names):
         names = [f"{i // 3}-{names[i % 3]}" for i in range(count)]
-    return [make_row(names[i], headers[i % 3], METRICS) for i in range(count)]
+    return [_row(names[i], headers[i % 3]) for i in range(count)]
+
+
+def _row(name: str, header: Header) -> Row:
+    return make_row(name, header, VAE_METRICS if header.kind == "vae" else AE_METRICS)
+
+
+def _default_rows() -> list[Row]:
+    """What `tui-ae eval` shows after `tui-ae train --model ae` and `--model vae`."""
+    return [
+        _row(f"checkpoints/{kind}.safetensors", _header(kind, "mnist:/home/me/data/MNIST/raw", 10, recipe="seed"))
+        for kind in ("ae", "vae")
+    ]
 
 
 def _render(rows: list[Row], width: int) -> list[str]:
@@ -66,25 +79,38 @@ def test_the_rows_hold_what_eval_reports():
         "-ELBO": "-",
         "recon": "-",
         "KL": "-",
+        "kNN": "91.2%",
+        "active": "-",
     }
-    assert [vae.values[c] for c in ("model", "recipe", "data", "-ELBO", "recon", "KL")] == [
+    assert [vae.values[c] for c in ("model", "recipe", "data", "-ELBO", "recon", "KL", "kNN", "active")] == [
         "VAE",
         "best",
         "fashion-mnist",
         "140.23",
         "135.00",
         "5.23",
+        "91.2%",
+        "1/2",
     ]
     assert (sample.values["recipe"], sample.values["data"]) == ("seed", "sample")
 
 
 def test_at_120_columns_one_row_per_checkpoint():
-    rows = _rows()
+    rows = _default_rows()
     lines = _render(rows, 120)
     assert not _missing(lines, rows)
     assert _line_of(lines, "checkpoint", *COLUMNS)
     for row in rows:
         assert _line_of(lines, row.name, *row.values.values())
+
+
+def test_at_120_columns_rows_too_wide_to_fit_go_one_row_per_metric():
+    rows = _rows()  # longer names and data sets than the default's
+    lines = _render(rows, 120)
+    assert not _missing(lines, rows)
+    assert _line_of(lines, "checkpoint", *(row.name for row in rows))
+    for column in COLUMNS:
+        assert _line_of(lines, column, *(row.values[column] for row in rows))
 
 
 def test_at_80_columns_one_row_per_metric():
@@ -102,6 +128,12 @@ def test_more_checkpoints_than_fit_side_by_side_go_on_in_further_tables(width):
     lines = _render(rows, width)
     assert not _missing(lines, rows)
     assert sum(bool(re.match(r"\s*checkpoint\s", line)) for line in lines) > 1
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_a_name_with_brackets_shows_as_it_is(width):
+    rows = [_row("runs/[b]/ae.safetensors", _header("ae", "mnist:/data", 10))]
+    assert any("runs/[b]/ae.safetensors" in line for line in _render(rows, width))
 
 
 def test_checkpoints_are_named_from_here_or_by_what_tells_them_apart(tmp_path):

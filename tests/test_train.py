@@ -93,7 +93,7 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tiny_mnist,
 def test_evaluate_checkpoint_uses_the_test_split(tiny_mnist, tmp_path):
     list(train(_config(tiny_mnist, tmp_path, model="vae")))
     header, metrics = evaluate_checkpoint(tmp_path / "out.safetensors", tiny_mnist, "cpu")
-    assert header.kind == "vae" and {"loss", "recon", "kl", "mse", "images"} == metrics.keys()
+    assert header.kind == "vae" and {"loss", "recon", "kl", "mse", "images", "knn", "active_units"} == metrics.keys()
     assert metrics["images"] == 60
     assert metrics["loss"] == pytest.approx(metrics["recon"] + metrics["kl"], rel=1e-5)
 

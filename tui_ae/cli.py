@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
+from rich.text import Text
 from typer.core import TyperGroup
 
 from tui_ae.config import (
@@ -225,9 +226,11 @@ def evaluate(
     from tui_ae.train import evaluate_checkpoint  # imports torch
 
     rows = []
-    for path, name in zip(paths, short_names(paths)):
+    for index, (path, name) in enumerate(zip(paths, short_names(paths)), 1):
         try:
-            header, metrics = evaluate_checkpoint(path, data_dir, device, notify=err_console.print)
+            # seconds per checkpoint on a CPU (it encodes the training images): say what is going on, on a terminal
+            with err_console.status(Text(f"evaluating {name} ({index} of {len(paths)})")):  # a name is no markup
+                header, metrics = evaluate_checkpoint(path, data_dir, device, notify=err_console.print)
         except TuiAeError as e:
             err_console.print(f"error: {e}", markup=False, soft_wrap=True)
             continue

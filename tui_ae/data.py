@@ -152,16 +152,23 @@ def recorded_dir(source: str) -> Path | None:
     return Path(folder) if folder and Path(folder).is_dir() else None
 
 
-def read_test_digits(
+def locate_recorded(
     meta: dict, data_dir: Path | None = None, *, download: bool = True, notify: Callable[[str], None] = print
-) -> Digits:
-    """The test images of the data set a checkpoint was trained on (its header's meta).
+) -> tuple[Path, str]:
+    """Where the data set a checkpoint was trained on (its header's meta) is, as locate() says.
 
     From data_dir when given, else from the folder its training read if that is still
     there, else wherever locate() finds the data set.
     """
     data_dir = data_dir or recorded_dir(meta.get("data_source", ""))
-    raw_dir, source = locate(meta.get("dataset", "mnist"), data_dir, download=download, notify=notify)
+    return locate(meta.get("dataset", "mnist"), data_dir, download=download, notify=notify)
+
+
+def read_test_digits(
+    meta: dict, data_dir: Path | None = None, *, download: bool = True, notify: Callable[[str], None] = print
+) -> Digits:
+    """The test images of the data set a checkpoint was trained on, found by locate_recorded()."""
+    raw_dir, source = locate_recorded(meta, data_dir, download=download, notify=notify)
     return read_split(raw_dir, "test", source)
 
 

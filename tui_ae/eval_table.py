@@ -24,9 +24,13 @@ if TYPE_CHECKING:
     from tui_ae.checkpoint import Header
 
 TITLE = "Test-set metrics"
-CAPTION = "data: what it was trained on; MSE per pixel; VAE terms in nats per image"
+CAPTION = (
+    "data: what it was trained on; MSE per pixel; VAE terms in nats per image; "
+    "kNN: 5-nearest-neighbour accuracy of the test codes among the training codes; "
+    "active: the VAE's active units, of all"
+)
 TEXT_COLUMNS = ("model", "recipe", "data")  # left-aligned; the numbers after them align right
-COLUMNS = (*TEXT_COLUMNS, "epochs", "images", "MSE", "-ELBO", "recon", "KL")
+COLUMNS = (*TEXT_COLUMNS, "epochs", "images", "MSE", "-ELBO", "recon", "KL", "kNN", "active")
 VAE_TERMS = {"-ELBO": "loss", "recon": "recon", "KL": "kl"}  # column: metric, in nats per image
 
 
@@ -49,6 +53,8 @@ def make_row(name: str, header: Header, metrics: dict[str, float]) -> Row:
             "images": f"{metrics['images']:,}",
             "MSE": f"{metrics['mse']:.6f}",
             **{column: f"{metrics[key]:.2f}" if vae else "-" for column, key in VAE_TERMS.items()},
+            "kNN": f"{metrics['knn']:.1%}",
+            "active": f"{metrics['active_units']}/{header.model_args['latent_dim']}" if vae else "-",
         },
     )
 
@@ -92,21 +98,21 @@ class EvalTable:
 
     def by_checkpoint(self) -> Table:
         """One row per checkpoint, a column per metric."""
-        table = Table(title=TITLE, caption=CAPTION, box=box.SIMPLE_HEAD, pad_edge=False)
+        table = Table(title=TITLE, caption=CAPTION, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
         table.add_column("checkpoint")
         for column in COLUMNS:
             table.add_column(column, justify="left" if column in TEXT_COLUMNS else "right")
         for row in self.rows:
-            table.add_row(row.name, *(row.values[column] for column in COLUMNS))
+            table.add_row(Text(row.name), *(row.values[column] for column in COLUMNS))  # a name is no markup
         return table
 
     @staticmethod
     def by_metric(rows: list[Row], title: bool = True) -> Table:
         """One row per metric, a column per checkpoint."""
-        table = Table(title=TITLE if title else None, box=box.SIMPLE_HEAD, pad_edge=False)
+        table = Table(title=TITLE if title else None, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
         table.add_column("checkpoint")
         for row in rows:
-            table.add_column(row.name, justify="right")
+            table.add_column(Text(row.name), justify="right")
         for column in COLUMNS:
             table.add_row(column, *(row.values[column] for row in rows))
         return table

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 import tui_ae
-from tui_ae import checkpoint, data
+from tui_ae import checkpoint, data, measures
 from tui_ae import step as step_module
 from tui_ae.config import TrainConfig, resolve_device
 from tui_ae.errors import TuiAeError
@@ -359,10 +359,26 @@ def evaluate_checkpoint(
 ) -> tuple[checkpoint.Header, Metrics]:
     """A checkpoint's metrics on its data set's test images (10,000; the embedded sample's 2,000).
 
-    metrics["images"] says how many."""
+    metrics["images"] says how many; metrics["knn"] is the accuracy of a 5-nearest-neighbour
+    classifier of the test images' codes among the training images' (the 48,000 of training's
+    split, encoded here: a checkpoint stores only the validation codes); for the VAE,
+    metrics["active_units"] counts the units active over the test images (measures.py).
+    """
     torch_device = resolve_device(device)
     model, header, _ = checkpoint.load(path, device=torch_device)
-    test = data.read_test_digits(header.meta, data_dir, notify=notify)
+    raw_dir, source = data.locate_recorded(header.meta, data_dir, notify=notify)
+    test = data.read_split(raw_dir, "test", source)
+    train_set, _ = data.train_val_split(data.read_split(raw_dir, "train", source))  # training's split, exactly
     torch.manual_seed(0)  # the VAE's ELBO draws one sample per image
-    loader = data.DeviceLoader(test, 1024, torch_device, shuffle=False)
-    return header, {**evaluate(model, loader), "images": loader.num_images}
+    test_loader = data.DeviceLoader(test, 1024, torch_device, shuffle=False)
+    metrics = {**evaluate(model, test_loader), "images": test_loader.num_images}
+    train_loader = data.DeviceLoader(train_set, 1024, torch_device, shuffle=False)
+    model.eval()
+    with torch.no_grad():  # every latent axis; the VAE's encode is its posterior mean
+        test_codes, train_codes = (
+            torch.cat([model.encode(x).float() for x, _ in loader]) for loader in (test_loader, train_loader)
+        )
+    metrics["knn"] = measures.knn_accuracy(train_codes, train_loader.labels, test_codes, test_loader.labels)
+    if header.kind == "vae":
+        metrics["active_units"] = measures.active_units(test_codes)
+    return header, metrics
