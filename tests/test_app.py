@@ -351,8 +351,11 @@ async def test_compare_mode_without_data_dir_uses_the_embedded_sample_and_says_w
         await settle(pilot)
         test = app.compare.tests["mnist"]
         assert len(test.labels) == 2000 and test.source == "mnist-sample"
-        info = str(app.compare.query_one("#compare-info").render())
-        assert os.environ["TUI_AE_DATA"] in info  # conftest's cache folder, not ~/.cache/tui-ae/data
+        info = app.compare.query_one("#compare-info")
+        console = Console(width=info.content_size.width, file=io.StringIO(), record=True)
+        console.print(info.content)
+        folder = "".join(line.strip() for line in console.export_text().splitlines())  # wrapped after its '/'s
+        assert os.environ["TUI_AE_DATA"] in folder  # conftest's cache folder, not ~/.cache/tui-ae/data
         await pilot.press("c")
         assert not app.comparing
 
@@ -568,6 +571,7 @@ def assert_consistent(app: ExplorerApp) -> None:
         assert x_min <= slot.x <= x_max and y_min <= slot.y <= y_max
         if not app.comparing:
             assert latent_map.mark_point is None
+            assert not any(latent_map.overlay_cells(name) for name in latent_map.overlays)
         assert latent_map.cursor_point == (slot.x, slot.y)
     if not app.comparing and app.screen is main:
         for kind, slot in app.slots.items():
