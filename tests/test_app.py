@@ -562,9 +562,10 @@ def assert_consistent(app: ExplorerApp) -> None:
     assert isinstance(app.screen, TooSmallScreen) == too_small
     assert sum(isinstance(s, TooSmallScreen) for s in app.screen_stack) == too_small
     main = app.screen_stack[0]
-    owner = app.compare if app.comparing else app.explorer
+    owner = app.interpolation if app.interpolating else app.compare if app.comparing else app.explorer
     assert main.focused is owner, f"{main.focused} has the keys, not {owner}"
-    assert app.compare.display == app.comparing and app.explorer.display != app.comparing
+    assert app.compare.display == (app.comparing and not app.interpolating)
+    assert app.interpolation.display == app.interpolating and app.explorer.display != app.comparing
     for kind, latent_map in app.explorer.maps.items():
         slot = app.slots[kind]
         x_min, x_max, y_min, y_max = slot.bounds
@@ -572,6 +573,8 @@ def assert_consistent(app: ExplorerApp) -> None:
         if not app.comparing:
             assert latent_map.mark_point is None
             assert not any(latent_map.overlay_cells(name) for name in latent_map.overlays)
+        if app.interpolating:
+            assert latent_map.mark_point is None and not latent_map.overlay_cells("1σ")
         assert latent_map.cursor_point == (slot.x, slot.y)
     if not app.comparing and app.screen is main:
         for kind, slot in app.slots.items():
@@ -582,7 +585,7 @@ async def test_random_keys_and_resizes_keep_the_app_consistent(make_app, tiny_mn
     """A seeded monkey: every key the app binds, and sizes from tiny to large, in any order."""
     keys = [
         *("left", "right", "up", "down", "shift+left", "shift+up", "H", "j"),
-        *("tab", "space", "c", "g", "b", "n", "p", "r", "7", "escape", "question_mark", "escape"),
+        *("tab", "space", "c", "g", "b", "n", "p", "r", "7", "a", "b", "escape", "question_mark", "escape"),
     ]
     sizes = [(100, 32), (80, 24), (40, 12), (60, 20), (200, 66), (59, 30), (120, 19)]
     rng = np.random.default_rng(1)
@@ -599,6 +602,8 @@ async def test_random_keys_and_resizes_keep_the_app_consistent(make_app, tiny_mn
         await pilot.resize_terminal(*SIZE)
         await settle(pilot)
         while len(app.screen_stack) > 1:
+            await pilot.press("escape")
+        if app.interpolating:
             await pilot.press("escape")
         if app.comparing:
             await pilot.press("c")

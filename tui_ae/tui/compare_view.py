@@ -6,11 +6,13 @@ images of the data set it was trained on: the test images are those of the activ
 model's data set, and a model trained on another one says so in its panel.
 
 The VAE encodes an image as a distribution, N(mu, diag(σ²)): its 1σ and 2σ outlines are
-drawn around the ◆ on the VAE's map, and σ is given in the side panel.
+drawn around the ◆ on the VAE's map, and σ is given in the side panel. `a` marks the
+shown image as A, `b` the shown one as B, and asks the app for the interpolation view.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.widgets import Static
 
 from tui_ae.config import SAMPLE_SOURCE
@@ -60,6 +63,15 @@ class CompareView(Horizontal):
     BINDINGS = bindings("compare")
     can_focus = True
 
+    @dataclass
+    class Interpolate(Message):
+        """The user marked A, then B: show the path between these two test images."""
+
+        dataset: str
+        indices: tuple[int, int]  # A's and B's, in the data set's test images
+        labels: tuple[int, int]
+        images: np.ndarray  # (2, 28, 28) in [0, 1]
+
     def __init__(
         self,
         slots: dict[str, Slot],
@@ -80,6 +92,7 @@ class CompareView(Horizontal):
         self.dataset = "mnist"  # whose test images are shown
         self.index = 0
         self.showing = False
+        self.a: tuple[str, int] | None = None  # the test image marked A: its data set and index
 
     def compose(self) -> ComposeResult:
         for name in PANELS:
@@ -131,6 +144,27 @@ class CompareView(Horizontal):
             self.index = int(self.rng.choice(candidates))
             self.redraw()
 
+    def action_mark_a(self) -> None:
+        if self._test_images():
+            self.a = (self.dataset, self.index)
+            self.redraw()
+
+    def action_mark_b(self) -> None:
+        test = self._test_images()
+        if test is None:
+            return
+        if self.a is None:
+            self.notify("Mark A first: a marks the test image shown.", severity="warning")
+        elif self.a[0] != self.dataset:
+            self.notify(f"A is one of {dataset_name(self.a[0])}'s test images: mark A here again.", severity="warning")
+        elif self.a[1] == self.index:
+            self.notify("B is A: show another test image (n, p, r, 0-9), then b.", severity="warning")
+        else:
+            indices = (self.a[1], self.index)
+            labels = (int(test.labels[indices[0]]), int(test.labels[indices[1]]))
+            images = test.images[list(indices)].astype(np.float32) / 255  # (2, 28, 28)
+            self.post_message(self.Interpolate(self.dataset, indices, labels, images))
+
     # -- test images -------------------------------------------------------------------------
     @work(thread=True, group="test-images")
     def _read_test_images(self, dataset: str, sources: list[str]) -> None:
@@ -179,13 +213,15 @@ class CompareView(Horizontal):
         self._show_info(test, i, label, sigmas[0] if sigmas else None)  # only the VAE has a posterior
 
     def _show_info(self, test: TestImagesLoaded, i: int, label: int, sigma: np.ndarray | None) -> None:
-        """The side panel: which image, what ◆ and the outlines are, σ, and where the images came from."""
+        """The side panel: which image, what ◆ and the outlines are, σ, A if marked, and where the images came from."""
         # Compact: at 100 columns this column is 9 wide, and what does not fit its 14 rows is cut.
         text = Text(f"{i + 1:,} of {len(test.labels):,}\nlabel {label}\n◆ its encodings\n")
         if sigma is not None:
             text.append(f"• 1σ · 2σ VAE\nσ ({sigma[0]:.3f}, {sigma[1]:.3f})\n")
             if self._outlines_hidden():
                 text.append("2σ inside ◆'s cell\n", style="dim")
+        if self.a is not None and self.a[0] == self.dataset:
+            text.append(f"A: {self.a[1] + 1:,}, a {int(test.labels[self.a[1]])}\n", style="bold")
         text.append("\n")
         self.query_one("#compare-info", Static).update(Group(text, PathText(test.where)))
 

@@ -94,6 +94,14 @@ class Slot:
         with torch.inference_mode():
             return self.model.decode(self.latent(xy))[:, 0].numpy()
 
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        """(B, 28, 28) images in [0, 1] -> (B, 2): their codes' first two coordinates (the VAE's posterior means)."""
+        import torch
+
+        with torch.inference_mode():
+            x = torch.as_tensor(np.asarray(images, dtype=np.float32))[:, None]  # (B, 1, 28, 28)
+            return self.model.encode(x)[:, :2].numpy()
+
     def posterior(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """A (28, 28) image's posterior N(mu, diag(sigma²)), first two coordinates, as (mu, sigma); None for the AE."""
         import torch
