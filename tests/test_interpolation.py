@@ -149,7 +149,7 @@ async def test_b_without_a_or_with_a_itself_says_what_to_do_and_stays_in_compare
         assert "A: 1, a" in info_text(app)
 
 
-async def test_a_marker_move_repaints_two_tiles_of_each_strip_and_two_cells_of_each_map(make_app, monkeypatch):
+async def test_a_marker_move_repaints_two_rows_of_each_strip_and_two_cells_of_each_map(make_app, monkeypatch):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await open_interpolation(pilot, 0, 2)
@@ -166,8 +166,8 @@ async def test_a_marker_move_repaints_two_tiles_of_each_strip_and_two_cells_of_e
         assert all(r.area == 1 for regions in calls[LatentMap] for r in regions)
         assert sum(len(regions) for regions in calls[LatentMap]) <= 4  # the ◆'s old and new cell, per map
         strips = [r for regions in calls[StripView] for r in regions]
-        assert all(calls[StripView]) and len(strips) == 4  # two tiles per strip
-        assert all((r.width, r.height) == (14, 7) for r in strips)
+        assert all(calls[StripView]) and len(strips) == 8  # two tiles per strip, their first and last rows
+        assert all((r.width, r.height) == (14, 1) for r in strips) and {r.y for r in strips} == {0, 6}
 
 
 async def test_a_resize_keeps_the_marker_at_its_place_along_the_path(make_app):

@@ -5,7 +5,8 @@ Each model encodes A and B, images of the data set it was trained on (a model tr
 another one says so in its strip), and its map shows the path from A's code to B's. Under
 the maps, a strip per model holds A's original, the decodings of evenly spaced points of
 the path (as many as fit the width) and B's original. ←/→ move a marker from point to
-point: ◆ on the maps, a frame in the strips, and the marker's decodings large beside the maps.
+point: ◆ on the maps, bars over and under its tile in the strips, its decodings large
+beside the maps.
 
 Where the AE's path crosses a hole in its space, its decodings break up while the VAE's
 stay digit-like: the contrast the homework's two models are about. Each strip is one
@@ -201,7 +202,7 @@ class InterpolationView(Vertical):
         latent_map.set_overlay("B", Overlay(Point(bx, by), "B", "mark"))
 
     def _show_marker(self) -> None:
-        """The marker at its step: ◆ on each map, its tile framed in each strip, its decodings large."""
+        """The marker at its step: ◆ on each map, its tile barred in each strip, its decodings large."""
         i = self.marker
         for kind, points in self.paths.items():
             x, y = points[i].tolist()

@@ -1,10 +1,10 @@
-"""A strip of digits in a row: A's original, decodings along a path, B's original; the marker's tile framed.
+"""A strip of digits in a row: A's original, decodings along a path, B's original; a bar over and under the marker's.
 
 Its tiles are shrunk as grid mode's are (halved to 14x14, or halved again where the
-strip is under 7 rows high). Moving the marker changes two tiles' frames, and only
-those two tiles are repainted (not just their frames' cells: Textual 8.2 writes a
-widget's line from its left edge to a region's end, once per region on that line, so four
-thin regions a frame cost more than one).
+strip is under 7 rows high). Moving the marker changes the bars of two tiles, on the
+strip's first and last rows, and only those two rows are repainted. Bars rather than a
+frame: Textual 8.2 writes each repainted line of a widget from its left edge, so a
+frame's sides would repaint every row of the strip up to the tile.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tui_ae.tui.picture import Picture, halve
 
 GAP = 1  # a column of pixels between each original and the decodings
 GAP_GREY = 0.25
-FRAME_GREY = 0.6  # the marker's frame: not ink (1.0), yet plain on black and as a shade glyph
+BAR_GREY = 0.6  # the marker's bars: not ink (1.0), yet plain on black and as a shade glyph
 MIN_STEPS = 2  # the path's two ends, however narrow the strip
 
 
@@ -43,18 +43,18 @@ def shrink(image: np.ndarray, times: int) -> np.ndarray:
     return image
 
 
-def framed(tile: np.ndarray) -> np.ndarray:
+def barred(tile: np.ndarray) -> np.ndarray:
+    """The tile with its top and bottom rows of pixels grey: the marker's."""
     tile = tile.copy()
-    tile[[0, -1], :] = FRAME_GREY
-    tile[:, [0, -1]] = FRAME_GREY
+    tile[[0, -1], :] = BAR_GREY
     return tile
 
 
 def strip_image(originals: np.ndarray, decodings: np.ndarray, times: int, marker: int | None) -> np.ndarray:
-    """(2, 28, 28) A and B, (steps, 28, 28) decodings -> one image: A, gap, decodings (the marker's framed), gap, B."""
+    """(2, 28, 28) A and B, (steps, 28, 28) decodings -> one image: A, gap, decodings (the marker's barred), gap, B."""
     tiles = [shrink(image, times) for image in decodings]
     if marker is not None:
-        tiles[marker] = framed(tiles[marker])
+        tiles[marker] = barred(tiles[marker])
     a, b = (shrink(image, times) for image in originals)
     gap = np.full((a.shape[0], GAP), GAP_GREY, np.float32)
     return np.hstack([a, gap, *tiles, gap, b])
@@ -81,7 +81,7 @@ class StripView(Picture):
         self.show_image(strip_image(originals, decodings, times, marker))
 
     def move_marker(self, marker: int) -> None:
-        """Frame another tile, repainting only the two tiles whose frames changed."""
+        """Bar another tile, repainting only the strip's first and last rows, where the bars are."""
         if self.strip is None or self.image is None or marker == self.marker:
             return
         old, self.marker = self.marker, marker
@@ -96,7 +96,7 @@ class StripView(Picture):
         left, top = (size.width - cols) // 2, (size.height - rows) // 2  # as Picture centres it
         for tile in {old, marker} - {None}:
             x, width = marker_columns(tile, times)
-            self.refresh(Region(left + x, top, width, rows))
+            self.refresh(Region(left + x, top, width, 1), Region(left + x, top + rows - 1, width, 1))
 
     def show_message(self, message: str) -> None:
         self.strip, self.marker = None, None
