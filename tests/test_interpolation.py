@@ -221,7 +221,7 @@ async def test_a_model_trained_on_another_data_set_says_so_in_its_strip(make_app
         view = app.interpolation
         assert app.interpolating and view.strip("ae").image is not None
         assert "trained on Fashion-MNIST, not MNIST" in view.strip("vae").message
-        assert "trained on Fashion-MNIST" in view.markers["vae"].message
+        assert view.markers["ae"].display and not view.markers["vae"].display  # said once, in the strip
         assert app.explorer.maps["vae"].overlay_cells("path") == []
         assert app.explorer.maps["ae"].overlay_cells("path") != []
         await pilot.press("right")

@@ -146,16 +146,11 @@ class InterpolationView(Vertical):
         times = halvings(size.height)
         steps = steps_that_fit(size.width, times)
         marker = round(self.at * (steps - 1))  # not self.marker: the paths change length one by one below
-        larger = self._markers_larger_than(tile_width(times))
-        for view in self.markers.values():
-            view.display = larger  # else they would only take the maps' room
         for kind, slot in self.slots.items():
             why_not = self._why_not(slot)
-            if why_not:
+            if why_not:  # said in its strip
                 self.paths.pop(kind, None)
                 self.strip(kind).show_message(why_not)
-                self.markers[kind].border_title = kind.upper()
-                self.markers[kind].show_message(why_not)
                 self._draw_path(kind, None)
                 continue
             if len(self.paths.get(kind, ())) != steps:
@@ -164,6 +159,9 @@ class InterpolationView(Vertical):
                 self.decodings[kind] = slot.decode(self.paths[kind])  # (steps, 28, 28): one batch
                 self._draw_path(kind, codes)
             self.strip(kind).show_strip(self.ends.images, self.decodings[kind], times, marker)
+        larger = self._markers_larger_than(tile_width(times))  # else they would only take the maps' room
+        for kind, view in self.markers.items():
+            view.display = larger and kind in self.paths
         self._show_marker()
 
     def _markers_larger_than(self, tile: int) -> bool:
