@@ -137,8 +137,9 @@ def fixed_codes(kind: str, n: int = 2000):
 class StubModel:
     """Stands in for a trained model: decode draws a ring whose place and shape follow z; encode finds the ink."""
 
-    def __init__(self, latent_dim: int = 2) -> None:
+    def __init__(self, latent_dim: int = 2, spread: float = 1.0) -> None:
         self.latent_dim = latent_dim
+        self.spread = spread  # MNIST's ink is centred: codes lie within ±0.5 before this factor
 
     def decode(self, z):
         """(B, latent_dim) -> (B, 1, 28, 28) in [0, 1]."""
@@ -161,14 +162,29 @@ class StubModel:
         rows, cols = np.mgrid[0:28, 0:28]
         total = ink.sum(axis=(1, 2)) + 1
         z = np.zeros((len(ink), self.latent_dim))
-        z[:, 0] = ((ink * cols).sum(axis=(1, 2)) / total - 13.5) / 2
-        z[:, 1] = (13.5 - (ink * rows).sum(axis=(1, 2)) / total) / 2
+        z[:, 0] = ((ink * cols).sum(axis=(1, 2)) / total - 13.5) / 2 * self.spread
+        z[:, 1] = (13.5 - (ink * rows).sum(axis=(1, 2)) / total) / 2 * self.spread
         return torch.from_numpy(z.astype(np.float32))
 
 
+class StubVAE(StubModel):
+    """The stub with a VAE's posterior: the ink's centre as its mean, a fixed σ per axis."""
+
+    SIGMA = (0.25, 0.125)
+
+    def posterior(self, x):
+        """(B, 1, 28, 28) -> (mu, log_var), (B, latent_dim) each."""
+        import torch
+
+        mu = self.encode(x)
+        log_var = np.zeros(mu.shape)
+        log_var[:, :2] = 2 * np.log(self.SIGMA)
+        return mu, torch.from_numpy(log_var.astype(np.float32))
+
+
 def stub_model(path: Path, kind: str) -> StubModel:
-    """A model loader for ExplorerApp that ignores the weights."""
-    return StubModel()
+    """A model loader for ExplorerApp that ignores the weights; codes spread over each map (CLUSTERS)."""
+    return StubVAE(spread=4) if kind == "vae" else StubModel(spread=16)
 
 
 @pytest.fixture(scope="session")

@@ -351,8 +351,11 @@ async def test_compare_mode_without_data_dir_uses_the_embedded_sample_and_says_w
         await settle(pilot)
         test = app.compare.tests["mnist"]
         assert len(test.labels) == 2000 and test.source == "mnist-sample"
-        info = str(app.compare.query_one("#compare-info").render())
-        assert os.environ["TUI_AE_DATA"] in info  # conftest's cache folder, not ~/.cache/tui-ae/data
+        info = app.compare.query_one("#compare-info")
+        console = Console(width=info.content_size.width, file=io.StringIO(), record=True)
+        console.print(info.content)
+        folder = "".join(line.strip() for line in console.export_text().splitlines())  # wrapped after its '/'s
+        assert os.environ["TUI_AE_DATA"] in folder  # conftest's cache folder, not ~/.cache/tui-ae/data
         await pilot.press("c")
         assert not app.comparing
 
@@ -559,15 +562,19 @@ def assert_consistent(app: ExplorerApp) -> None:
     assert isinstance(app.screen, TooSmallScreen) == too_small
     assert sum(isinstance(s, TooSmallScreen) for s in app.screen_stack) == too_small
     main = app.screen_stack[0]
-    owner = app.compare if app.comparing else app.explorer
+    owner = app.interpolation if app.interpolating else app.compare if app.comparing else app.explorer
     assert main.focused is owner, f"{main.focused} has the keys, not {owner}"
-    assert app.compare.display == app.comparing and app.explorer.display != app.comparing
+    assert app.compare.display == (app.comparing and not app.interpolating)
+    assert app.interpolation.display == app.interpolating and app.explorer.display != app.comparing
     for kind, latent_map in app.explorer.maps.items():
         slot = app.slots[kind]
         x_min, x_max, y_min, y_max = slot.bounds
         assert x_min <= slot.x <= x_max and y_min <= slot.y <= y_max
         if not app.comparing:
             assert latent_map.mark_point is None
+            assert not any(latent_map.overlay_cells(name) for name in latent_map.overlays)
+        if app.interpolating:
+            assert latent_map.mark_point is None and not latent_map.overlay_cells("1σ")
         assert latent_map.cursor_point == (slot.x, slot.y)
     if not app.comparing and app.screen is main:
         for kind, slot in app.slots.items():
@@ -578,7 +585,7 @@ async def test_random_keys_and_resizes_keep_the_app_consistent(make_app, tiny_mn
     """A seeded monkey: every key the app binds, and sizes from tiny to large, in any order."""
     keys = [
         *("left", "right", "up", "down", "shift+left", "shift+up", "H", "j"),
-        *("tab", "space", "c", "g", "b", "n", "p", "r", "7", "escape", "question_mark", "escape"),
+        *("tab", "space", "c", "g", "b", "n", "p", "r", "7", "a", "b", "escape", "question_mark", "escape"),
     ]
     sizes = [(100, 32), (80, 24), (40, 12), (60, 20), (200, 66), (59, 30), (120, 19)]
     rng = np.random.default_rng(1)
@@ -595,6 +602,8 @@ async def test_random_keys_and_resizes_keep_the_app_consistent(make_app, tiny_mn
         await pilot.resize_terminal(*SIZE)
         await settle(pilot)
         while len(app.screen_stack) > 1:
+            await pilot.press("escape")
+        if app.interpolating:
             await pilot.press("escape")
         if app.comparing:
             await pilot.press("c")

@@ -60,6 +60,16 @@ def test_compare(snap_compare, explorer):
     assert snap_compare(explorer, terminal_size=SIZE, run_before=settled_after("c", "n", "n"))
 
 
+def test_interpolation(snap_compare, explorer):
+    keys = ("c", "a", *["n"] * 6, "b", "right", "right")  # test images 1 (a 7) and 7 (a 4): far apart
+    assert snap_compare(explorer, terminal_size=SIZE, run_before=settled_after(*keys))
+
+
+def test_interpolation_small_terminal(snap_compare, explorer):
+    keys = ("c", "a", *["n"] * 6, "b", "right")
+    assert snap_compare(explorer, terminal_size=(80, 24), run_before=settled_after(*keys))
+
+
 def test_grid(snap_compare, explorer):
     assert snap_compare(explorer, terminal_size=SIZE, run_before=settled_after("g"))
 

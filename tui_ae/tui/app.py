@@ -2,9 +2,10 @@
 
 The app lays the screen out and hands each mode to its owner: explore_view.py (the
 cursors and the decoded digits), compare_view.py (test images and reconstructions),
-grid_screen.py and help_screen.py. Their keys come from keys.py, and Textual routes
-each key to the owner that has the focus. The first frame draws from the checkpoints
-alone (numpy: the stored latent maps); the models load behind it (loading.py).
+interpolation_view.py (the path between two of them), grid_screen.py and help_screen.py.
+Their keys come from keys.py, and Textual routes each key to the owner that has the
+focus. The first frame draws from the checkpoints alone (numpy: the stored latent maps);
+the models load behind it (loading.py).
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from textual.widgets import Footer, Static
 
 from tui_ae.render import ColorMode, Glyph, legend_segments
 from tui_ae.tui.compare_view import CompareView
+from tui_ae.tui.digit_view import DigitView
 from tui_ae.tui.explore_view import ExploreView
 from tui_ae.tui.grid_screen import GridScreen
 from tui_ae.tui.help_screen import HelpScreen
+from tui_ae.tui.interpolation_view import Ends, InterpolationView
 from tui_ae.tui.keys import bindings
 from tui_ae.tui.latent_map import LatentMap
 from tui_ae.tui.loading import ModelLoader, OneTorchThread, checkpoint_model, load_models
@@ -67,6 +70,7 @@ class ExplorerApp(App):
     BINDINGS = bindings("anywhere")
 
     comparing = var(False, init=False, bindings=True, toggle_class="-comparing")  # else exploring
+    interpolating = var(False, init=False, bindings=True, toggle_class="-interpolating")  # opened from comparing
 
     def __init__(
         self,
@@ -99,14 +103,20 @@ class ExplorerApp(App):
         # Flat on purpose: every container under a repainted cell is repainted with it.
         panels = {kind: map_panel(slot, self.color_mode) for kind, slot in self.slots.items()}
         maps = {kind: panel for kind, panel in panels.items() if isinstance(panel, LatentMap)}
-        with Horizontal(id="maps"):
-            yield from panels.values()
-        yield Static(Text.assemble(*((s.text, s.style) for s in legend_segments(self.color_mode))), id="legend")
         look = {"mode": self.color_mode, "glyph": self.glyph}
+        # The interpolation's large decodings, between the maps (hidden in the other modes).
+        markers = {kind: DigitView(**look, id=f"{kind}-marker", classes="marker") for kind in self.slots}
+        with Horizontal(id="maps"):
+            yield panels["ae"]
+            yield from markers.values()
+            yield panels["vae"]
+        yield Static(Text.assemble(*((s.text, s.style) for s in legend_segments(self.color_mode))), id="legend")
         self.explorer = ExploreView(self.slots, panels, **look, id="explore")
         self.compare = CompareView(self.slots, maps, **look, data_dir=self.data_dir, seed=self.seed, id="compare")
+        self.interpolation = InterpolationView(self.slots, maps, markers, **look, id="interpolation")
         yield self.explorer
         yield self.compare
+        yield self.interpolation
         yield Footer()
 
     def on_mount(self) -> None:
@@ -151,6 +161,7 @@ class ExplorerApp(App):
     def _model_changed(self, kind: str) -> None:
         self.explorer.show_cursor(kind)
         self.compare.models_changed()
+        self.interpolation.models_changed()
         for screen in self.screen_stack:
             if isinstance(screen, GridScreen):
                 screen.redraw()
@@ -177,9 +188,24 @@ class ExplorerApp(App):
             self.compare.stop()
         self._focus_mode()
 
+    def on_compare_view_interpolate(self, message: CompareView.Interpolate) -> None:
+        self.compare.stop()  # its ◆ and outlines make way for the path
+        self.interpolation.start(Ends(message.dataset, message.indices, message.labels, message.images))
+        self.interpolating = True
+
+    def action_end_interpolation(self) -> None:
+        self.interpolating = False
+
+    def watch_interpolating(self, interpolating: bool) -> None:
+        if not interpolating:
+            self.interpolation.stop()
+            self.compare.start(self.explorer.active)  # the same data set and image as before
+        self._focus_mode()
+
     def _focus_mode(self) -> None:
         # Now, not after a refresh as widget.focus() does: a key typed right after this one goes to the new mode.
-        self.explorer.screen.set_focus(self.compare if self.comparing else self.explorer)
+        owner = self.interpolation if self.interpolating else self.compare if self.comparing else self.explorer
+        self.explorer.screen.set_focus(owner)
 
     def on_latent_map_clicked(self, message: LatentMap.Clicked) -> None:
         if not self.comparing:

@@ -4,16 +4,24 @@ The mode's owner: its test images (read in a thread worker, once per data set), 
 one is shown, and its keys, live while it has the focus. A model reconstructs only
 images of the data set it was trained on: the test images are those of the active
 model's data set, and a model trained on another one says so in its panel.
+
+The VAE encodes an image as a distribution, N(mu, diag(σ²)): its 1σ and 2σ outlines are
+drawn around the ◆ on the VAE's map, and σ is given in the side panel. `a` marks the
+shown image as A, `b` the shown one as B, and asks the app for the interpolation view.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from rich.console import Group
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.widgets import Static
 
 from tui_ae.config import SAMPLE_SOURCE
@@ -21,12 +29,15 @@ from tui_ae.errors import TuiAeError
 from tui_ae.render import ColorMode, Glyph
 from tui_ae.tui.digit_view import DigitView
 from tui_ae.tui.keys import bindings
-from tui_ae.tui.latent_map import LatentMap
+from tui_ae.tui.latent_map import LatentMap, Overlay
+from tui_ae.tui.map_shapes import Ellipse
 from tui_ae.tui.messages import TestImagesFailed, TestImagesLoaded
+from tui_ae.tui.path_text import PathText, home_relative
 from tui_ae.tui.slot import Slot
 
 PANELS = ("original", "ae", "vae")
 DATASET_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+SIGMAS = (("2σ", 2, "·", "dim"), ("1σ", 1, "•", "bright"))  # overlay, σ's multiple, glyph, look; 1σ over 2σ
 
 
 def dataset_of(slot: Slot) -> str:
@@ -41,10 +52,8 @@ def dataset_name(dataset: str) -> str:
 def describe_source(source: str, cache: Path) -> str:
     """Where the test images came from, for the info column; for the embedded sample, where the rest would go."""
     if source == SAMPLE_SOURCE:
-        home = Path.home()
-        folder = f"~/{cache.relative_to(home)}" if cache.is_relative_to(home) else str(cache)
-        return f"embedded sample: for all 10,000, pass --data-dir or put MNIST in {folder}"
-    return source.split(":", 1)[-1]
+        return f"embedded sample: for all 10,000, pass --data-dir or put MNIST in {home_relative(str(cache))}"
+    return home_relative(source.split(":", 1)[-1])
 
 
 class CompareView(Horizontal):
@@ -53,6 +62,15 @@ class CompareView(Horizontal):
     """
     BINDINGS = bindings("compare")
     can_focus = True
+
+    @dataclass
+    class Interpolate(Message):
+        """The user marked A, then B: show the path between these two test images."""
+
+        dataset: str
+        indices: tuple[int, int]  # A's and B's, in the data set's test images
+        labels: tuple[int, int]
+        images: np.ndarray  # (2, 28, 28) in [0, 1]
 
     def __init__(
         self,
@@ -74,6 +92,7 @@ class CompareView(Horizontal):
         self.dataset = "mnist"  # whose test images are shown
         self.index = 0
         self.showing = False
+        self.a: tuple[str, int] | None = None  # the test image marked A: its data set and index
 
     def compose(self) -> ComposeResult:
         for name in PANELS:
@@ -96,8 +115,8 @@ class CompareView(Horizontal):
 
     def stop(self) -> None:
         self.showing = False
-        for latent_map in self.maps.values():
-            latent_map.set_mark(None)
+        for kind in self.maps:
+            self._mark(kind, None)
 
     def models_changed(self) -> None:
         if self.showing:
@@ -124,6 +143,27 @@ class CompareView(Horizontal):
         if len(candidates):
             self.index = int(self.rng.choice(candidates))
             self.redraw()
+
+    def action_mark_a(self) -> None:
+        if self._test_images():
+            self.a = (self.dataset, self.index)
+            self.redraw()
+
+    def action_mark_b(self) -> None:
+        test = self._test_images()
+        if test is None:
+            return
+        if self.a is None:
+            self.notify("Mark A first: a marks the test image shown.", severity="warning")
+        elif self.a[0] != self.dataset:
+            self.notify(f"A is one of {dataset_name(self.a[0])}'s test images: mark A here again.", severity="warning")
+        elif self.a[1] == self.index:
+            self.notify("B is A: show another test image (n, p, r, 0-9), then b.", severity="warning")
+        else:
+            indices = (self.a[1], self.index)
+            labels = (int(test.labels[indices[0]]), int(test.labels[indices[1]]))
+            images = test.images[list(indices)].astype(np.float32) / 255  # (2, 28, 28)
+            self.post_message(self.Interpolate(self.dataset, indices, labels, images))
 
     # -- test images -------------------------------------------------------------------------
     @work(thread=True, group="test-images")
@@ -169,12 +209,30 @@ class CompareView(Horizontal):
         label = int(test.labels[i])
         image = test.images[i].astype(np.float32) / 255  # (28, 28)
         self._show("original", f"Test image · a {label}", image)
-        for kind in self.slots:
-            self._show_reconstruction(kind, image)
-        info = f"{i + 1:,} of\n{len(test.labels):,}\nlabel {label}\n\n◆ its\nencodings\n\n{test.where}"
-        self.query_one("#compare-info", Static).update(info)
+        sigmas = [sigma for kind in self.slots if (sigma := self._show_reconstruction(kind, image)) is not None]
+        self._show_info(test, i, label, sigmas[0] if sigmas else None)  # only the VAE has a posterior
 
-    def _show_reconstruction(self, kind: str, image: np.ndarray) -> None:
+    def _show_info(self, test: TestImagesLoaded, i: int, label: int, sigma: np.ndarray | None) -> None:
+        """The side panel: which image, what ◆ and the outlines are, σ, A if marked, and where the images came from."""
+        # Compact: at 100 columns this column is 9 wide, and what does not fit its 14 rows is cut.
+        text = Text(f"{i + 1:,} of {len(test.labels):,}\nlabel {label}\n◆ its encodings\n")
+        if sigma is not None:
+            text.append(f"• 1σ · 2σ VAE\nσ ({sigma[0]:.3f}, {sigma[1]:.3f})\n")
+            if self._outlines_hidden():
+                text.append("2σ inside ◆'s cell\n", style="dim")
+        if self.a is not None and self.a[0] == self.dataset:
+            text.append(f"A: {self.a[1] + 1:,}, a {int(test.labels[self.a[1]])}\n", style="bold")
+        text.append("\n")
+        self.query_one("#compare-info", Static).update(Group(text, PathText(test.where)))
+
+    def _outlines_hidden(self) -> bool:
+        """Whether the VAE's 2σ outline falls in the ◆'s own cell, so the map shows none."""
+        vae_map = self.maps.get("vae")
+        cells = vae_map.overlay_cells("2σ") if vae_map else []
+        return bool(cells) and set(cells) <= {vae_map.cell(vae_map.mark_point)}
+
+    def _show_reconstruction(self, kind: str, image: np.ndarray) -> np.ndarray | None:
+        """A model's reconstruction in its panel and its code ◆ on its map; σ for a model that has a posterior."""
         slot, name = self.slots[kind], kind.upper()
         if not slot.usable or slot.model is None:
             self._show(kind, name, message=slot.error or slot.load_error or f"loading the {name}…")
@@ -190,11 +248,21 @@ class CompareView(Horizontal):
         else:
             z, recon, mse = slot.reconstruct(image)
             self._show(kind, f"{name} · MSE {mse:.4f}", recon, subtitle=f"◆ at ({z[0]:.2f}, {z[1]:.2f})")
-            self._mark(kind, (float(z[0]), float(z[1])))
+            posterior = slot.posterior(image)
+            self._mark(kind, (float(z[0]), float(z[1])), None if posterior is None else posterior[1])
+            return None if posterior is None else posterior[1]
+        return None
 
-    def _mark(self, kind: str, point: tuple[float, float] | None) -> None:
-        if kind in self.maps:
-            self.maps[kind].set_mark(point)
+    def _mark(self, kind: str, point: tuple[float, float] | None, sigma: np.ndarray | None = None) -> None:
+        """◆ at point on the model's map, and around it the outlines of σ's multiples where sigma is given."""
+        latent_map = self.maps.get(kind)
+        if latent_map is None:
+            return
+        for name, k, glyph, look in SIGMAS:
+            shown = point is not None and sigma is not None
+            ellipse = Ellipse(point, (k * float(sigma[0]), k * float(sigma[1]))) if shown else None
+            latent_map.set_overlay(name, Overlay(ellipse, glyph, look) if ellipse else None)
+        latent_map.set_mark(point)
 
     def _show(
         self, name: str, title: str, image: np.ndarray | None = None, message: str = "", subtitle: str = ""

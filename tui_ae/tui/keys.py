@@ -2,7 +2,8 @@
 
 Each mode's owner takes its bindings from here (`BINDINGS = bindings("compare")`), and
 Textual routes a key to the owner that has the focus: the explore view while exploring,
-the compare view while comparing, the grid and help screens while they are shown. So a
+the compare view while comparing, the interpolation view while it is open, the grid and
+help screens while they are shown. So a
 key can mean one thing in one mode and another in the next, and no mode checks another's.
 """
 
@@ -13,7 +14,7 @@ from typing import Literal
 
 from textual.binding import Binding
 
-Mode = Literal["explore", "compare", "grid", "anywhere", "help"]
+Mode = Literal["explore", "compare", "interpolation", "grid", "anywhere", "help"]
 BIG_STEP = 5  # cells moved by shift + arrow
 
 
@@ -47,6 +48,7 @@ def _digits() -> tuple[Binding, ...]:
 TITLES: dict[Mode, str] = {
     "explore": "Explore",
     "compare": "Compare (a test image and its reconstructions)",
+    "interpolation": "Interpolation (from test image A to B, on both models)",
     "grid": "Grid (decodings over a regular grid)",
     "anywhere": "Anywhere",
     "help": "This help",
@@ -83,11 +85,28 @@ KEYS: dict[Mode, tuple[Keys, ...]] = {
         ),
         Keys("r", "a random test image", (Binding("r", "random_image", "Random"),)),
         Keys("0 – 9", "a random test image of that digit", _digits()),
+        Keys("a", "mark the test image shown as A", (Binding("a", "mark_a", "Mark A"),)),
+        Keys(
+            "b",
+            "mark the one shown now as B, and interpolate: the path from A to B on each map, the decodings along it",
+            (Binding("b", "mark_b", "Mark B"),),
+        ),
         Keys(
             "c / escape",
             "back to exploring",
             (Binding("escape", "app.compare", "Back"), Binding("c", "app.compare", show=False)),
         ),
+    ),
+    "interpolation": (
+        Keys(
+            "← → or h l",
+            "move the marker along the path; its decodings are shown large beside the maps",
+            (
+                Binding("left,h", "step(-1)", "Marker", key_display="←→"),
+                Binding("right,l", "step(1)", "Marker", show=False),
+            ),
+        ),
+        Keys("escape", "back to comparing", (Binding("escape", "app.end_interpolation", "Back"),)),
     ),
     "grid": (
         Keys(

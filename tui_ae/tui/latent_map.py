@@ -1,9 +1,12 @@
 """A model's latent space: its encoded points, one majority label per cell, and a crosshair.
 
 Line API: the map's lines are built once per size (render.map_cells/map_lines) and
-kept as runs of segments; the crosshair and the compare mode's mark are laid over them as
+kept as runs of segments; the crosshair, the overlays (shapes that compare and
+interpolation draw: an ellipse, a path) and the compare mode's mark are laid over them as
 lines are asked for. A cursor move refreshes only the old and new crosshair's row
-(and column, when it moves sideways), so over SSH a move sends a few hundred bytes of map.
+(and column, when it moves sideways), so over SSH a move sends a few hundred bytes of map;
+an overlay's change refreshes only the cells it changed. With no overlay, a line costs
+one dictionary look-up more than without them.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
+from typing import Literal
 
 import numpy as np
 from rich.color import Color, ColorSystem
@@ -24,8 +28,18 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tui_ae.render import Bounds, ColorMode, cell_of, map_cells, map_lines, point_of
+from tui_ae.tui.map_shapes import Cell, Shape
 
-Cell = tuple[int, int]  # (col, row)
+Look = Literal["mark", "bright", "dim"]  # an overlay's style: as the ◆, or a bright or a dim glyph
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """A shape laid over the map, drawn with one glyph in one of the map's looks."""
+
+    shape: Shape
+    glyph: str
+    look: Look = "bright"
 
 
 @dataclass(frozen=True)
@@ -34,18 +48,23 @@ class CrosshairStyles:
     under: Style | None  # added to a point's marker that the crosshair crosses
     cursor: Style
     mark: Style  # compare mode's encoded test image
+    bright: Style  # overlays: glyphs that stand out from the points under them
+    dim: Style  # and glyphs a step back from those (a 2σ outline behind a 1σ one)
 
 
 @lru_cache(maxsize=8)
 def crosshair_styles(mode: ColorMode) -> CrosshairStyles:
-    if mode == "mono":
-        return CrosshairStyles(Style(), None, Style(bold=True, reverse=True), Style(bold=True, reverse=True))
+    if mode == "mono":  # glyphs tell overlays apart here: bold or not is all there is
+        reverse = Style(bold=True, reverse=True)
+        return CrosshairStyles(Style(), None, reverse, reverse, Style(bold=True), Style())
     if mode == "16":
         return CrosshairStyles(
             Style(color="bright_black"),
             None,
             Style(color="bright_white", bold=True),
             Style(color="black", bgcolor="bright_white", bold=True),
+            Style(color="bright_white", bold=True),
+            Style(color="white"),
         )
 
     def colour(hex_: str) -> Color:
@@ -57,6 +76,8 @@ def crosshair_styles(mode: ColorMode) -> CrosshairStyles:
         Style(bgcolor=colour("#3a3a3a")),
         Style(color=colour("#ffffff"), bold=True),
         Style(color=colour("#000000"), bgcolor=colour("#ffffff"), bold=True),
+        Style(color=colour("#ffffff"), bold=True),
+        Style(color=colour("#a8a8a8")),
     )
 
 
@@ -96,6 +117,9 @@ class LatentMap(Widget):
         self._cursor_cell: Cell | None = None  # where they fall on the map as built
         self._mark_cell: Cell | None = None
         self._cells = np.full((0, 0), -1, np.int8)  # (height, width) majority labels, -1 empty
+        self.overlays: dict[str, Overlay | None] = {}  # drawn in the order their names were first set
+        self._overlay_cells: dict[str, dict[Cell, Segment]] = {}  # each overlay's cells on the map as built
+        self._overlay_rows: dict[int, list[tuple[int, Segment]]] = {}  # all of them by row: (col, cell)
         self._rows: list[list[Segment]] = []  # per row: runs of equal cells
         self._starts: list[list[int]] = []  # per row: the column each run starts at
 
@@ -134,6 +158,39 @@ class LatentMap(Widget):
         for cell in {old, new} - {None}:
             self.refresh(Region(cell[0], cell[1], 1, 1))
 
+    def set_overlay(self, name: str, overlay: Overlay | None) -> None:
+        """Lay a shape over the map under `name`, replacing the one there (None: remove it)."""
+        old = self._overlay_cells.get(name, {})
+        self.overlays[name] = overlay
+        new = self._overlay_cells[name] = self._overlay_segments(overlay)
+        self._overlay_rows = self._by_row()
+        changed = [cell for cell in old.keys() | new.keys() if old.get(cell) != new.get(cell)]
+        rows: dict[int, list[int]] = {}
+        for col, row in changed:
+            rows.setdefault(row, []).append(col)
+        if rows:  # refresh() with no region would repaint the whole map
+            self.refresh(*(Region(min(cols), row, max(cols) - min(cols) + 1, 1) for row, cols in rows.items()))
+
+    def overlay_cells(self, name: str) -> list[Cell]:
+        """The cells an overlay covers on the map as drawn now (under the cursor or the ◆ or not)."""
+        return list(self._overlay_cells.get(name, {}))
+
+    def _overlay_segments(self, overlay: Overlay | None) -> dict[Cell, Segment]:
+        width, height = self.grid
+        if overlay is None or width == 0 or height == 0:
+            return {}
+        style = {"mark": self._mark_style, "bright": self._bright_style, "dim": self._dim_style}[overlay.look]
+        cell = Segment(overlay.glyph, style)
+        return dict.fromkeys(overlay.shape.cells(self.bounds, width, height), cell)
+
+    def _by_row(self) -> dict[int, list[tuple[int, Segment]]]:
+        """Every overlay's cells by row, a later overlay's after an earlier one's (drawn over it)."""
+        rows: dict[int, list[tuple[int, Segment]]] = {}
+        for cells in self._overlay_cells.values():
+            for (col, row), cell in cells.items():
+                rows.setdefault(row, []).append((col, cell))
+        return rows
+
     # -- drawing -----------------------------------------------------------------------------
     def on_resize(self, event: events.Resize) -> None:
         self._build()
@@ -156,10 +213,13 @@ class LatentMap(Widget):
             base + cross.cursor,
             base + cross.mark,
         )
+        self._bright_style, self._dim_style = base + cross.bright, base + cross.dim
         for line in map_lines(self._cells, mode=self.mode):
             runs = list(Segment.apply_style(line, base))
             self._rows.append(runs)
             self._starts.append(list(accumulate((len(run.text) for run in runs[:-1]), initial=0)))
+        self._overlay_cells = {name: self._overlay_segments(overlay) for name, overlay in self.overlays.items()}
+        self._overlay_rows = self._by_row()
 
     def render_line(self, y: int) -> Strip:
         width, height = self.content_size
@@ -174,6 +234,8 @@ class LatentMap(Widget):
             runs, starts = self._put(runs, starts, cursor[0], Segment(self.CURSOR, self._cursor_style))
         elif cursor is not None:
             runs, starts = self._put(runs, starts, cursor[0], self._crossed(runs, starts, cursor[0], y))
+        for col, cell in self._overlay_rows.get(y, ()):
+            runs, starts = self._put(runs, starts, col, cell)
         if mark is not None and mark[1] == y and mark != cursor:
             runs, starts = self._put(runs, starts, mark[0], Segment(self.MARK, self._mark_style))
         return Strip(runs, width)

@@ -94,6 +94,25 @@ class Slot:
         with torch.inference_mode():
             return self.model.decode(self.latent(xy))[:, 0].numpy()
 
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        """(B, 28, 28) images in [0, 1] -> (B, 2): their codes' first two coordinates (the VAE's posterior means)."""
+        import torch
+
+        with torch.inference_mode():
+            x = torch.as_tensor(np.asarray(images, dtype=np.float32))[:, None]  # (B, 1, 28, 28)
+            return self.model.encode(x)[:, :2].numpy()
+
+    def posterior(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """A (28, 28) image's posterior N(mu, diag(sigma²)), first two coordinates, as (mu, sigma); None for the AE."""
+        import torch
+
+        posterior = getattr(self.model, "posterior", None)
+        if posterior is None:
+            return None
+        with torch.inference_mode():
+            mu, log_var = posterior(torch.as_tensor(np.asarray(image, dtype=np.float32))[None, None])  # (1, z) each
+            return mu[0, :2].numpy(), torch.exp(log_var[0, :2] / 2).numpy()
+
     def reconstruct(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         """A (28, 28) image in [0, 1] -> (its first two latent coordinates, reconstruction, MSE per pixel)."""
         import torch

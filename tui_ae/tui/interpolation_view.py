@@ -1,0 +1,216 @@
+"""Interpolation view: the straight path between two test images' codes, on both maps and as strips of decodings.
+
+The mode's owner, opened from compare mode (`a` marks a test image as A, `b` another as B).
+Each model encodes A and B, images of the data set it was trained on (a model trained on
+another one says so in its strip), and its map shows the path from A's code to B's. Under
+the maps, a strip per model holds A's original, the decodings of evenly spaced points of
+the path (as many as fit the width) and B's original. ←/→ move a marker from point to
+point: ◆ on the maps, bars over and under its tile in the strips, its decodings large
+beside the maps.
+
+Where the AE's path crosses a hole in its space, its decodings break up while the VAE's
+stay digit-like: the contrast the homework's two models are about. Each strip is one
+batched decode, made again only when a resize changes how many points fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
+from textual.widgets import Static
+
+from tui_ae.render import ColorMode, Glyph
+from tui_ae.tui.compare_view import dataset_name, dataset_of
+from tui_ae.tui.digit_view import DigitView
+from tui_ae.tui.keys import bindings
+from tui_ae.tui.latent_map import LatentMap, Overlay
+from tui_ae.tui.map_shapes import Line, Point
+from tui_ae.tui.slot import Slot
+from tui_ae.tui.strip_view import StripView, halvings, steps_that_fit, tile_width
+
+OVERLAYS = ("path", "marker", "A", "B")  # drawn on each map in this order: A and B stay in sight over the ◆
+
+
+@dataclass(frozen=True)
+class Ends:
+    """The two test images the path joins."""
+
+    dataset: str
+    indices: tuple[int, int]  # in the data set's test images
+    labels: tuple[int, int]
+    images: np.ndarray  # (2, 28, 28) in [0, 1]
+
+
+def first_fitting(width: int, *texts: str) -> str:
+    """The first text that fits in width, else the last (the border crops it)."""
+    return next((text for text in texts if len(text) <= width), texts[-1])
+
+
+def rounded(value: float, digits: int) -> str:
+    """A coordinate to `digits` places; one that rounds to zero is 0, never -0."""
+    return f"{round(value, digits) + 0.0:.{digits}f}"
+
+
+def path_points(start: np.ndarray, end: np.ndarray, steps: int) -> np.ndarray:
+    """(steps, 2) evenly spaced points from start to end, both included."""
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    return start + t * (end - start)
+
+
+class InterpolationView(Vertical):
+    BINDINGS = bindings("interpolation")
+    can_focus = True
+
+    def __init__(
+        self,
+        slots: dict[str, Slot],
+        maps: dict[str, LatentMap],
+        markers: dict[str, DigitView],
+        *,
+        mode: ColorMode,
+        glyph: Glyph,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.slots, self.maps, self.markers = slots, maps, markers  # markers: the large decodings, beside the maps
+        self.mode, self.glyph = mode, glyph
+        self.ends: Ends | None = None
+        self.at = 0.0  # the marker, as a fraction of the way from A to B: kept when a resize changes the steps
+        self.paths: dict[str, np.ndarray] = {}  # by model: (steps, 2) points of its path, A's code first
+        self.decodings: dict[str, np.ndarray] = {}  # by model: (steps, 28, 28)
+
+    def compose(self) -> ComposeResult:
+        for kind in self.slots:
+            with Horizontal(classes="strip-row"):
+                yield Static(kind.upper(), classes="strip-label")
+                yield StripView(mode=self.mode, glyph=self.glyph, id=f"{kind}-strip")
+
+    def strip(self, kind: str) -> StripView:
+        return self.query_one(f"#{kind}-strip", StripView)
+
+    @property
+    def steps(self) -> int:
+        """The decodings per strip, as many as fit (0 before the view is laid out)."""
+        return max((len(points) for points in self.paths.values()), default=0)
+
+    @property
+    def marker(self) -> int:
+        """The marker's step: 0 at A's code, steps - 1 at B's."""
+        return round(self.at * (self.steps - 1)) if self.steps > 1 else 0
+
+    # -- the mode ----------------------------------------------------------------------------
+    def start(self, ends: Ends) -> None:
+        self.ends, self.at = ends, 0.0
+        self.paths, self.decodings = {}, {}
+        la, lb = ends.labels
+        self.border_title = f"{la} → {lb}"
+        self.border_subtitle = f"test images {ends.indices[0] + 1:,} → {ends.indices[1] + 1:,}"
+        self.call_after_refresh(self.redraw)  # once laid out: the strips' width sets the steps
+
+    def stop(self) -> None:
+        self.ends = None
+        self.paths, self.decodings = {}, {}
+        for kind in self.maps:
+            self._draw_path(kind, None)
+        for view in self.markers.values():
+            view.display = False
+
+    def models_changed(self) -> None:
+        if self.ends is not None:
+            self.paths, self.decodings = {}, {}
+            self.redraw()
+
+    def on_resize(self) -> None:
+        if self.ends is not None:
+            self.call_after_refresh(self.redraw)
+
+    # -- keys --------------------------------------------------------------------------------
+    def action_step(self, delta: int) -> None:
+        """Move the marker `delta` points along the path, stopping at its ends."""
+        if self.steps > 1:
+            self.at = min(max(self.marker + delta, 0), self.steps - 1) / (self.steps - 1)
+            self._show_marker()
+
+    # -- drawing -----------------------------------------------------------------------------
+    def redraw(self) -> None:
+        """Decode each model's path for as many points as fit (only when that number changed), and show it."""
+        if self.ends is None:
+            return
+        size = self.strip(next(iter(self.slots))).content_size
+        if not size.area:
+            return  # not laid out yet: its resize redraws
+        times = halvings(size.height)
+        steps = steps_that_fit(size.width, times)
+        marker = round(self.at * (steps - 1))  # not self.marker: the paths change length one by one below
+        for kind, slot in self.slots.items():
+            why_not = self._why_not(slot)
+            if why_not:  # said in its strip
+                self.paths.pop(kind, None)
+                self.strip(kind).show_message(why_not)
+                self._draw_path(kind, None)
+                continue
+            if len(self.paths.get(kind, ())) != steps:
+                codes = slot.encode(self.ends.images)  # (2, 2): A's and B's
+                self.paths[kind] = path_points(codes[0], codes[1], steps)
+                self.decodings[kind] = slot.decode(self.paths[kind])  # (steps, 28, 28): one batch
+                self._draw_path(kind, codes)
+            self.strip(kind).show_strip(self.ends.images, self.decodings[kind], times, marker)
+        larger = self._markers_larger_than(tile_width(times))  # else they would only take the maps' room
+        for kind, view in self.markers.items():
+            view.display = larger and kind in self.paths
+        self._show_marker()
+
+    def _markers_larger_than(self, tile: int) -> bool:
+        """Whether the marker's decodings, beside the maps, would be drawn wider than a strip's tile."""
+        view = next(iter(self.markers.values()))
+        width, height = view.styles.width, view.styles.height  # as app.tcss sizes them, shown or not
+        if width is None or height is None or view.parent is None:
+            return False
+        rows = min(int(height.value), view.parent.size.height)  # no taller than the maps' row
+        image, scale = view.fit(np.zeros((28, 28)), Size(int(width.value) - 2, rows - 2))  # inside the border
+        return image.shape[1] * scale > tile
+
+    def _why_not(self, slot: Slot) -> str | None:
+        """Why a model's path cannot be shown, or None when it can."""
+        name = slot.kind.upper()
+        if not slot.usable or slot.model is None:
+            return slot.error or slot.load_error or f"loading the {name}…"
+        if (trained_on := dataset_of(slot)) != self.ends.dataset:
+            there, here = dataset_name(trained_on), dataset_name(self.ends.dataset)
+            return f"the {name} was trained on {there}, not {here}: no path between {here} images"
+        return None
+
+    def _draw_path(self, kind: str, codes: np.ndarray | None) -> None:
+        """The path from A's code to B's on the model's map, A and B at its ends (None: remove them)."""
+        latent_map = self.maps.get(kind)
+        if latent_map is None:
+            return
+        if codes is None:
+            for name in OVERLAYS:
+                latent_map.set_overlay(name, None)
+            return
+        (ax, ay), (bx, by) = codes.tolist()
+        latent_map.set_overlay("path", Overlay(Line((ax, ay), (bx, by)), "·"))
+        latent_map.set_overlay("marker", latent_map.overlays.get("marker"))  # first set here: drawn under A and B
+        latent_map.set_overlay("A", Overlay(Point(ax, ay), "A", "mark"))
+        latent_map.set_overlay("B", Overlay(Point(bx, by), "B", "mark"))
+
+    def _show_marker(self) -> None:
+        """The marker at its step: ◆ on each map, its tile barred in each strip, its decodings large."""
+        i = self.marker
+        for kind, points in self.paths.items():
+            x, y = points[i].tolist()
+            if kind in self.maps:
+                self.maps[kind].set_overlay("marker", Overlay(Point(x, y), "◆", "mark"))
+            self.strip(kind).move_marker(i)
+            view, name, n = self.markers[kind], kind.upper(), len(points)
+            # Less the border's corners and a space each side; app.tcss's width until it is laid out.
+            width = (view.size.width or int(view.styles.width.value if view.styles.width else 0)) - 4
+            view.border_title = first_fitting(width, f"{name} · {i + 1} of {n}", f"{name} {i + 1}/{n}")
+            at = [f"({rounded(x, d)}, {rounded(y, d)})" for d in (2, 1, 0)]
+            view.border_subtitle = first_fitting(width, *(f"◆ at {xy}" for xy in at), *(f"◆ {xy}" for xy in at))
+            view.show_image(self.decodings[kind][i])
