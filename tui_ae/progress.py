@@ -26,8 +26,8 @@ from tui_ae.train import EpochDone, NonFiniteLoss, Started, Step, train
 __all__ = ["Interrupted", "NonFiniteLoss", "display", "run"]
 
 SHOWN = {"ae": ("loss",), "vae": ("loss", "recon", "kl")}  # running metrics on the bar
-# Rich redraws the whole live area on every refresh, and the strip is most of it (about 33 KiB of
-# escape codes at 120x40 in truecolor): 2 a second instead of Rich's 10 keeps that to ~70 KiB/s over ssh.
+# Rich redraws the whole live area on every refresh, and the strip is most of it (about 44 KiB of
+# escape codes at 120x40 in truecolor): 2 a second instead of Rich's 10 keeps that to ~90 KiB/s over ssh.
 STRIP_REFRESH_PER_SECOND = 2
 
 
