@@ -198,6 +198,17 @@ def test_the_layout_prefers_more_classes_then_bigger_digits():
     assert choose_layout(149, 58, 10, 5).halved  # one column short of two tiers of five full-size digits
 
 
+def test_every_chosen_layout_fits_its_terminal():
+    for width in range(15, 320, 7):
+        for height in range(10, 70, 3):
+            layout = choose_layout(width, height, 10, 5)
+            if layout is None:
+                assert choose_layout(width, height, 1, 5) is None, f"at {width}x{height} one digit would fit"
+                continue
+            assert layout.width <= width and layout.height <= height, (width, height, layout)
+            assert layout.per_tier * layout.tiers >= layout.shown > layout.per_tier * (layout.tiers - 1)
+
+
 def test_the_lines_are_built_once_per_preview_and_size_never_on_a_refresh(monkeypatch):
     built = []
     real = preview_module.strip_lines

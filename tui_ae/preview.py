@@ -1,6 +1,6 @@
 """The live strip under `tui-ae train`'s progress bar: fixed validation digits above their reconstructions.
 
-    ep 3  0             1             2             3             4
+    ep 3  0              1              2              3              4
     val   ▀▀▀▀▀▀▀▀▀▀▀▀▀▀ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀ ...
           ...
     recon ▀▀▀▀▀▀▀▀▀▀▀▀▀▀ ...
@@ -11,7 +11,7 @@ the classes as fit, full-size digits (28 columns by 14 rows) where they show as 
 classes as halved ones (14 by 7) would, in one tier of pairs or in several when that
 shows more classes; nothing where not even one halved digit fits.
 
-Rich redraws a live display about ten times a second; the strip's lines are built on
+Rich redraws a live display several times a second; the strip's lines are built on
 the first render after a new preview (or a resize) and kept, so a refresh only copies
 them out. Rich and numpy only, no torch: train.Preview's arrays come in on the CPU.
 """
@@ -85,9 +85,9 @@ def choose_layout(width: int, height: int, classes: int, label_width: int) -> La
     """The layout that shows the most classes in width x height cells; full-size digits on a tie; None if none fits."""
     best: Layout | None = None
     for halved in (False, True):
-        digit_width, digit_height = (14, 7) if halved else (28, 14)
-        per_row = (width - label_width) // (digit_width + GAP)  # each digit with the gap before it
-        rows = height // (1 + 2 * digit_height)
+        one = Layout(1, 1, 1, halved, label_width)
+        per_row = (width - label_width) // (one.digit_width + GAP)  # each digit with the gap before it
+        rows = height // one.tier_height
         shown = min(classes, max(per_row, 0) * rows)
         if shown < 1 or (best is not None and shown <= best.shown):
             continue
