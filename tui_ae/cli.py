@@ -165,6 +165,12 @@ def train(
         bool,
         typer.Option(help="On CUDA, run each step as one captured CUDA graph."),
     ] = True,
+    preview: Annotated[
+        bool,
+        typer.Option(
+            help="On a terminal, show validation digits above their reconstructions under the bar, redrawn each epoch."
+        ),
+    ] = True,
 ) -> None:
     """Train a model and write its checkpoint after every epoch."""
     config = TrainConfig(
@@ -189,6 +195,7 @@ def train(
         compile=compile,
         amp=amp,
         cuda_graphs=cuda_graphs,
+        preview=preview and console.is_terminal,  # off a terminal nothing would show it
     )
     from tui_ae import progress  # imports torch
 

@@ -1,24 +1,34 @@
 """Training progress drawn with Rich, from the events that train() yields.
 
 On a terminal: a live bar per epoch in the manner of PyTorch Lightning's
-RichProgressBar, epoch lines above it, a summary table at the end. When output
-is not a terminal (nohup, SLURM, CI, `> file`) Rich would draw only a final
-frame, so there it prints one plain line per epoch and no control codes.
+RichProgressBar, epoch lines above it, under it the preview strip (validation
+digits above their reconstructions, redrawn each epoch, when the events carry
+previews), a summary table at the end. When output is not a terminal (nohup,
+SLURM, CI, `> file`) Rich would draw only a final frame, so there it prints one
+plain line per epoch and no control codes, and no strip.
 """
 
 from __future__ import annotations
 
-from rich.console import Console
+from collections.abc import Iterable, Iterator
+
+from rich.console import Console, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from tui_ae.config import TrainConfig
 from tui_ae.errors import TuiAeError
+from tui_ae.preview import PreviewStrip
+from tui_ae.render import ColorMode, detect_color_mode
 from tui_ae.train import EpochDone, NonFiniteLoss, Started, Step, train
 
-__all__ = ["Interrupted", "NonFiniteLoss", "run"]
+__all__ = ["Interrupted", "NonFiniteLoss", "display", "run"]
 
 SHOWN = {"ae": ("loss",), "vae": ("loss", "recon", "kl")}  # running metrics on the bar
+# Rich redraws the whole live area on every refresh, and the strip is most of it (about 44 KiB of
+# escape codes at 120x40 in truecolor): 2 a second instead of Rich's 10 keeps that to ~90 KiB/s over ssh.
+STRIP_REFRESH_PER_SECOND = 2
 
 
 class Interrupted(TuiAeError):
@@ -54,10 +64,25 @@ def _summary(done: list[EpochDone], kind: str) -> Table:
     return table
 
 
-def run(config: TrainConfig, console: Console) -> list[EpochDone]:
-    """Train with a progress display; the epochs done, or Interrupted on Ctrl-C."""
-    live = console.is_terminal
-    progress = Progress(
+class TrainingProgress(Progress):
+    """Rich's Progress with the preview strip under its bar (Rich's documented hook: get_renderables)."""
+
+    def __init__(self, *columns, strip: PreviewStrip | None = None, **kwargs) -> None:
+        self.strip = strip  # first: Progress renders itself once while it is built
+        super().__init__(*columns, **kwargs)
+
+    def get_renderables(self) -> Iterator[RenderableType]:
+        if self.strip is None or self.strip.shown is None:
+            yield from super().get_renderables()
+            return
+        # An empty line holds the bar's place between epochs, so the strip does not jump up and down.
+        yield self.make_tasks_table(self.tasks) if self.tasks else Text("")
+        yield self.strip
+
+
+def training_progress(console: Console, strip: PreviewStrip | None) -> TrainingProgress:
+    """The bar of an epoch's batches (off when the console is not a terminal), the strip under it if given."""
+    return TrainingProgress(
         TextColumn("Epoch {task.fields[epoch]}/{task.fields[epochs]}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -66,14 +91,46 @@ def run(config: TrainConfig, console: Console) -> list[EpochDone]:
         TimeRemainingColumn(),
         TextColumn("{task.fields[speed]} img/s  {task.fields[metrics]}"),
         console=console,
-        disable=not live,
+        disable=not console.is_terminal,
+        refresh_per_second=10 if strip is None else STRIP_REFRESH_PER_SECOND,
+        strip=strip,
     )
+
+
+def _interrupted(done: list[EpochDone], config: TrainConfig) -> Interrupted:
+    """What Ctrl-C leaves on disk, said in one line."""
+    if done:
+        kept = f"the checkpoint of epoch {done[-1].epoch} is at {done[-1].checkpoint}"
+    elif config.resume or config.checkpoint_path.exists():
+        kept = f"no epoch finished; {config.checkpoint_path} is unchanged"
+    else:
+        kept = "no epoch finished, so no checkpoint was written"
+    return Interrupted(f"interrupted: {kept}")
+
+
+def run(config: TrainConfig, console: Console, color_mode: ColorMode | None = None) -> list[EpochDone]:
+    """Train with a progress display; the epochs done, or Interrupted on Ctrl-C."""
+    events = train(config, notify=lambda message: console.print(message, markup=False))
+    return display(events, config, console, color_mode or detect_color_mode())
+
+
+def display(
+    events: Iterable[Started | Step | EpochDone], config: TrainConfig, console: Console, color_mode: ColorMode
+) -> list[EpochDone]:
+    """Draw train()'s events as they come; the epochs done, or Interrupted on Ctrl-C.
+
+    Handling an event is what the training loop waits for, so a preview is only stored
+    here: Rich's refresh thread builds the strip's lines; the redraws Rich makes on this
+    thread (each print, each new bar) draw the lines already built.
+    """
+    strip = PreviewStrip(color_mode, main_thread_builds=False) if console.is_terminal and config.preview else None
+    progress = training_progress(console, strip)
     done: list[EpochDone] = []
     started: Started | None = None
     task = None
     try:
         with progress:
-            for event in train(config, notify=lambda message: console.print(message, markup=False)):
+            for event in events:
                 if isinstance(event, Started):
                     started = event
                     resumed = f", resuming after epoch {event.start_epoch}" if event.start_epoch else ""
@@ -82,6 +139,8 @@ def run(config: TrainConfig, console: Console) -> list[EpochDone]:
                         f"{event.val_images:,} validation images ({event.data_source}){resumed}",
                         markup=False,
                     )
+                    if strip is not None:
+                        strip.show(event.preview, event.start_epoch)
                 elif isinstance(event, Step):
                     if task is None:
                         task = progress.add_task(
@@ -102,14 +161,12 @@ def run(config: TrainConfig, console: Console) -> list[EpochDone]:
                     if task is not None:
                         progress.remove_task(task)
                         task = None
+                    if strip is not None:
+                        strip.show(event.preview, event.epoch)
+            if strip is not None:  # training is over: the last frame may take the time to draw the last epoch
+                strip.main_thread_builds = True
     except KeyboardInterrupt:
-        if done:
-            kept = f"the checkpoint of epoch {done[-1].epoch} is at {done[-1].checkpoint}"
-        elif config.resume or config.checkpoint_path.exists():
-            kept = f"no epoch finished; {config.checkpoint_path} is unchanged"
-        else:
-            kept = "no epoch finished, so no checkpoint was written"
-        raise Interrupted(f"interrupted: {kept}") from None
+        raise _interrupted(done, config) from None
     if done:
         console.print(_summary(done, config.model))
         console.print(f"Checkpoint: {done[-1].checkpoint}", markup=False)
