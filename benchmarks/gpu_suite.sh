@@ -30,11 +30,12 @@ step 240 'PASS|FAIL|Error|error' python benchmarks/gpu_check.py --data-dir "$dat
 step 120 'device|img/s|x |epochs of' python benchmarks/train_speed.py --data-dir "$data" --model ae --device cuda
 step 120 'device|img/s|x |epochs of' python benchmarks/train_speed.py --data-dir "$data" --model vae --device cuda
 step 90 'device|img/s|x |epochs of' python benchmarks/train_speed.py --data-dir "$data" --model ae --device cuda --batch-size 64 --peers
-step 120 'wall|run on|  ' python benchmarks/train_wall.py --data-dir "$data" --model ae --runs 3
-step 90 'wall|run on|  ' python benchmarks/train_wall.py --data-dir "$data" --model vae --runs 1
+step 150 'wall|run on|  ' python benchmarks/train_wall.py --data-dir "$data" --model ae --runs 3
+step 90 'on cuda|median|mean|forward|builds|collections|redraw' \
+  python benchmarks/preview_cost.py --data-dir "$data" --model vae --epochs 41 --every 10 --device cuda
 for model in ae vae; do
   step 120 'Epoch (1|10|20|40|60|80|100)/|Checkpoint|rror|capture|real' \
     bash -c "time python -m tui_ae train --model $model --recipe best --data-dir $data --out $out/$model-best.safetensors --force"
 done
-step 120 'AE|VAE|rror' python -m tui_ae eval "$out/ae-best.safetensors" "$out/vae-best.safetensors" --data-dir "$data"
+step 120 'AE|VAE|rror|real' bash -c "time python -m tui_ae eval $out/ae-best.safetensors $out/vae-best.safetensors --data-dir $data"
 rm -f "$out/step.out"  # the best-recipe checkpoints stay in OUT_DIR

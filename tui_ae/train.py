@@ -10,6 +10,7 @@ the epoch in progress.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import math
 import threading
@@ -176,7 +177,7 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
     def check(metrics: Metrics, epoch: int) -> None:
         _check_finite(metrics, epoch, path, len(history))
 
-    with checkpoint.Writer() as writer:
+    with checkpoint.Writer() as writer, _long_lived_objects_frozen():
         for epoch in range(len(history) + 1, config.epochs + 1):
             started = time.perf_counter()
             train_metrics, seen = yield from loop.epoch(epoch, log_every, check)
@@ -197,6 +198,22 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
                        "longer --kl-warmup")  # fmt: skip
             done = preview.collect(reconstructions) if preview else None
             yield EpochDone(epoch, train_metrics, val_metrics, seconds, path, done)
+
+
+@contextlib.contextmanager
+def _long_lived_objects_frozen() -> Iterator[None]:
+    """Keep Python's full garbage collections off the millions of objects torch's import made.
+
+    Each full collection walks every live object: a pause of a few hundred milliseconds that
+    stops the loop (and the GPU it feeds) a few times a run. What exists before the epochs
+    lives as long as the run, so it is frozen out of the collector's sight (as the explorer
+    does), and thawed when training ends.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _import_in_background(module: str) -> threading.Thread:
