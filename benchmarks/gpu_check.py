@@ -116,20 +116,28 @@ def bf16_agrees(kind: str, data_dir: Path, tmp: Path) -> None:
 
 
 def resume_continues(kind: str, data_dir: Path, tmp: Path) -> None:
+    """Whole runs twice (their spread is the noise: cuDNN's float32 kernels are not all bitwise
+    deterministic, and 1,500 steps at lr 1e-2 amplify their last bits), against one epoch and a resume."""
     whole = events(config(tmp, f"{kind}-whole", kind, data_dir, recipe="best", epochs=2))
+    again = events(config(tmp, f"{kind}-again", kind, data_dir, recipe="best", epochs=2))
     for event in train(config(tmp, f"{kind}-parts", kind, data_dir, recipe="best", epochs=2), notify=print):
         if isinstance(event, EpochDone):
             break
     resumed = events(config(tmp, f"{kind}-parts", kind, data_dir, resume=True))
-    a, _, _ = checkpoint.load(tmp / f"{kind}-whole.safetensors")
-    b, header, _ = checkpoint.load(tmp / f"{kind}-parts.safetensors")
-    diff = max((x - y).abs().max().item() for x, y in zip(a.state_dict().values(), b.state_dict().values()))
-    vw, vr = whole[-1].val["loss"], resumed[-1].val["loss"]
-    ok = resumed[0].cuda_graphs and header.meta["epochs_done"] == 2
-    ok = ok and (diff <= 1e-5 if kind == "ae" else abs(vw - vr) / vw <= 0.01)
+
+    def weights_diff(name: str) -> float:
+        a, _, _ = checkpoint.load(tmp / f"{kind}-whole.safetensors")
+        b, _, _ = checkpoint.load(tmp / f"{kind}-{name}.safetensors")
+        return max((x - y).abs().max().item() for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+    diff, noise = weights_diff("parts"), weights_diff("again")
+    vw, va, vr = whole[-1].val["loss"], again[-1].val["loss"], resumed[-1].val["loss"]
+    ok = resumed[0].cuda_graphs and checkpoint.read_header(tmp / f"{kind}-parts.safetensors").meta["epochs_done"] == 2
+    exact = kind == "ae" and noise == 0  # then the resumed run must be exact too
+    ok = ok and (diff == 0 if exact else abs(vw - vr) / vw <= max(0.01, 2 * abs(vw - va) / vw))
     report(f"{kind.upper()} resume, best recipe, 1 + 1 epochs", ok,
-           f"weights max abs diff {diff:.2e}; val loss whole {vw:.6g}, resumed {vr:.6g}; "
-           f"resumed captured {resumed[0].cuda_graphs}")  # fmt: skip
+           f"weights max abs diff resumed {diff:.2e} (two whole runs: {noise:.2e}); val loss whole {vw:.6g}, "
+           f"again {va:.6g}, resumed {vr:.6g}; resumed captured {resumed[0].cuda_graphs}")  # fmt: skip
 
 
 def nan_stops(data_dir: Path, tmp: Path) -> None:
