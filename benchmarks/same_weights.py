@@ -47,7 +47,8 @@ def main() -> None:
                 weights = []
                 for name, root in (("old", args.old), ("new", Path.cwd())):
                     out = Path(tmp) / f"{name}-{kind}-{recipe}.safetensors"
-                    argv = [kind, recipe, str(args.epochs), str(args.batch_size), str(args.data_dir.resolve()), str(out)]
+                    data = str(args.data_dir.resolve())
+                    argv = [kind, recipe, str(args.epochs), str(args.batch_size), data, str(out)]
                     subprocess.run([sys.executable, "-c", TRAIN, *argv], cwd=root, check=True)
                     weights.append({k: v for k, v in load_file(str(out)).items() if k.startswith("model/")})
                 old, new = weights
