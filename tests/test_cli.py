@@ -198,3 +198,38 @@ def test_an_unwritable_out_fails_before_training(tiny_mnist, in_tmp):
     assert_one_line_error(
         invoke("train", "--grad-clip", "nan", "--data-dir", tiny_mnist), 2, "--grad-clip must be a finite"
     )
+
+
+def test_ctrl_c_in_the_display_still_finishes_the_last_checkpoint(tiny_mnist, in_tmp, monkeypatch):
+    """Ctrl-C can land in the display's code, not the loop's: the write in flight is on disk when run() raises."""
+    import time
+
+    from rich.console import Console
+
+    from tui_ae import progress
+    from tui_ae.config import TrainConfig
+
+    real_write, real_line = checkpoint.write, progress._epoch_line
+
+    def slow_write(*args, **kwargs):
+        time.sleep(0.5)  # still writing when the interrupt comes
+        real_write(*args, **kwargs)
+
+    def interrupted(event, *args):
+        if event.epoch == 1:
+            raise KeyboardInterrupt
+        return real_line(event, *args)
+
+    monkeypatch.setattr(checkpoint, "write", slow_write)
+    monkeypatch.setattr(progress, "_epoch_line", interrupted)
+    config = TrainConfig(epochs=3, data_dir=tiny_mnist, device="cpu")
+    with pytest.raises(progress.Interrupted, match="the checkpoint of epoch 1 is at") as raised:
+        progress.run(config, Console(file=io.StringIO()))
+    # `raised` keeps the error's traceback, and with it run()'s frame and the training generator, alive
+    assert checkpoint.read_header(in_tmp / "checkpoints" / "ae.safetensors").meta["epochs_done"] == 1
+    assert raised.value
+
+
+def test_a_latent_space_of_one_axis_is_refused(tiny_mnist, in_tmp):
+    assert_one_line_error(invoke("train", "--latent-dim", "1", "--data-dir", tiny_mnist), 2,
+                          "--latent-dim must be at least 2")  # fmt: skip

@@ -327,3 +327,14 @@ def test_never_textual_and_the_terminal_before_a_broken_torch():
     done = subprocess.run([sys.executable, "-c", broken], capture_output=True, text=True, env=env, cwd=root)
     assert done.returncode == 0, done.stderr
     assert done.stdout.index("Terminal") < done.stdout.index("Test card") < done.stdout.index("cannot be imported")
+
+
+def test_a_c_locale_is_seen_through_pythons_own_coercion():
+    """Python sets LC_CTYPE=C.UTF-8 in its own environment for a C locale (PEP 538): doctor still sees LANG=C."""
+    root = Path(__file__).parent.parent
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), "TERM": "xterm-256color", "LANG": "C"}
+    if "VIRTUAL_ENV" in os.environ:
+        env["VIRTUAL_ENV"] = os.environ["VIRTUAL_ENV"]
+    done = subprocess.run([sys.executable, "-m", "tui_ae", "doctor"], capture_output=True, text=True, env=env, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert "LANG=C" in done.stdout and "export LANG=C.UTF-8" in done.stdout

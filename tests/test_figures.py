@@ -143,7 +143,7 @@ def test_the_default_checkpoints_and_the_test_images_found_as_eval_finds_them(tr
 
 
 @pytest.mark.parametrize("fmt, magic", [("svg", b"<?xml"), ("pdf", b"%PDF-")])
-def test_svg_and_pdf(trained, tmp_path, fmt, magic):
+def test_svg_and_pdf(trained, tmp_path, in_tmp, fmt, magic):  # in_tmp: no checkpoints/ of the user's found
     result = invoke("figures", "--vae", trained["vae"], "--out", tmp_path, "--format", fmt, "--grid", 2)
     assert result.exit_code == 0, result.output
     written = sorted(tmp_path.iterdir())

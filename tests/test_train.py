@@ -272,6 +272,18 @@ def test_a_collapsed_posterior_is_warned_of_once(tiny_mnist, tmp_path):
     assert not [n for n in notices if n.startswith("warning:")]  # beta 1 keeps the KL well above 0.1
 
 
+def test_no_collapse_warning_while_the_kl_warms_up(tiny_mnist, tmp_path):
+    """The KL weight is small during a warm-up, and so may the KL be: only epochs after it count."""
+    collapsing = dict(model="vae", beta=500.0, lr=3e-3, kl_warmup=2)
+    notices: list[str] = []
+    list(train(_config(tiny_mnist, tmp_path, epochs=2, **collapsing), notify=notices.append))
+    assert not [n for n in notices if n.startswith("warning:")]
+    list(train(_config(tiny_mnist, tmp_path, epochs=4, out=tmp_path / "b.safetensors", **collapsing),
+               notify=notices.append))  # fmt: skip
+    warnings = [n for n in notices if n.startswith("warning:")]
+    assert len(warnings) == 1 and "in epoch 3" in warnings[0]
+
+
 def test_the_preview_shows_the_first_validation_digit_of_each_class(tiny_mnist, tmp_path):
     from tui_ae import data
 

@@ -29,7 +29,9 @@ from tui_ae.config import MAX_LATENT_DIM
 from tui_ae.errors import CheckpointError
 
 FORMAT = "tui-ae/1"
-MODEL_ARG_BOUNDS = {"latent_dim": (1, MAX_LATENT_DIM)}  # every constructor argument a checkpoint may set
+MODEL_ARG_BOUNDS = {
+    "latent_dim": (2, MAX_LATENT_DIM)
+}  # 2: the explorer and the figures draw two axes  # every constructor argument a checkpoint may set
 
 
 @dataclass
@@ -130,7 +132,7 @@ def contents(model, meta: dict[str, Any], optimizer=None, codes: LatentCodes | N
 def write(path: Path, tensors: dict, metadata: dict[str, str]) -> None:
     from safetensors.torch import save as to_bytes
 
-    _write_atomically(Path(path), to_bytes(tensors, metadata=metadata))
+    write_atomically(Path(path), to_bytes(tensors, metadata=metadata))
 
 
 class Writer:
@@ -150,6 +152,7 @@ class Writer:
              metrics: list[dict] | None = None) -> None:  # fmt: skip
         """Copy now, write soon: the checkpoint, then (given a history) its metrics file."""
         snapshot = contents(model, meta, optimizer, codes)  # before training goes on
+        path = Path(path).absolute()  # where it is now, whatever the folder when the thread writes
         lines = metrics_lines(metrics) if metrics is not None else None
         self.wait()
         self._pending = self._pool.submit(self._write, path, snapshot, lines)
@@ -158,7 +161,7 @@ class Writer:
     def _write(path: Path, snapshot: tuple, lines: str | None) -> None:
         write(path, *snapshot)
         if lines is not None:  # after the checkpoint: the metrics never hold an epoch it lacks
-            _write_atomically(metrics_path(path), lines.encode())
+            write_atomically(metrics_path(path), lines.encode())
 
     def wait(self) -> None:
         pending, self._pending = self._pending, None
@@ -199,7 +202,7 @@ def metrics_lines(history: list[dict]) -> str:
 
 def write_metrics(path: Path, history: list[dict]) -> None:
     """(Re)write a checkpoint's metrics file from its history."""
-    _write_atomically(metrics_path(path), metrics_lines(history).encode())
+    write_atomically(metrics_path(path), metrics_lines(history).encode())
 
 
 def check_writable(path: Path, replace: bool = False) -> None:
@@ -218,7 +221,8 @@ def check_writable(path: Path, replace: bool = False) -> None:
         raise CheckpointError(f"cannot write checkpoints into {path.parent}: permission denied")
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace path with data: a temporary file in the same folder, flushed and synced, then renamed."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # same folder, so the rename is atomic
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

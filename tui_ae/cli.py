@@ -64,6 +64,11 @@ app = typer.Typer(
 )
 
 
+def plain_notice(message: str) -> None:
+    """A notice on stderr, printed as written (a path may hold brackets Rich would read as markup)."""
+    err_console.print(message, markup=False)
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     err_console.print(f"error: {message}", markup=False, soft_wrap=True)
     return typer.Exit(code)
@@ -195,7 +200,7 @@ def train(
         compile=compile,
         amp=amp,
         cuda_graphs=cuda_graphs,
-        preview=preview and console.is_terminal,  # off a terminal nothing would show it
+        preview=preview and console.is_terminal and not console.is_dumb_terminal,  # else nothing would show it
     )
     from tui_ae import progress  # imports torch
 
@@ -237,7 +242,7 @@ def evaluate(
         try:
             # seconds per checkpoint on a CPU (it encodes the training images): say what is going on, on a terminal
             with err_console.status(Text(f"evaluating {name} ({index} of {len(paths)})")):  # a name is no markup
-                header, metrics = evaluate_checkpoint(path, data_dir, device, notify=err_console.print)
+                header, metrics = evaluate_checkpoint(path, data_dir, device, notify=plain_notice)
         except TuiAeError as e:
             err_console.print(f"error: {e}", markup=False, soft_wrap=True)
             continue
@@ -338,7 +343,7 @@ def figures(
 
     config = FiguresConfig(ae=ae, vae=vae, out=out, format=format, grid=grid, data_dir=data_dir)
     try:
-        report = make_figures(config, notify=err_console.print)
+        report = make_figures(config, notify=plain_notice)
     except TuiAeError as e:
         raise fail(str(e)) from None
     for path in report.written:

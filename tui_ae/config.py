@@ -117,7 +117,9 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise TuiAeError naming the first setting out of range."""
-        for name in ("latent_dim", "epochs", "batch_size"):
+        if self.latent_dim < 2:
+            raise TuiAeError(f"--latent-dim must be at least 2 (the maps show two axes), got {self.latent_dim}")
+        for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise TuiAeError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.latent_dim > MAX_LATENT_DIM:

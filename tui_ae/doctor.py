@@ -120,8 +120,19 @@ def tmux_client(environ: Environ, ask: AskTmux) -> TmuxClient | None:
     return TmuxClient(termname, frozenset(f for f in features.split(",") if f), utf8 == "1", version)
 
 
+COERCED_CTYPES = ("C.UTF-8", "C.utf8", "UTF-8")  # what Python sets LC_CTYPE to for a C locale (PEP 538)
+
+
 def locale_setting(environ: Environ) -> tuple[str, str]:
-    """(variable, value) that decides the character encoding: LC_ALL, else LC_CTYPE, else LANG."""
+    """(variable, value) that decides the character encoding: LC_ALL, else LC_CTYPE, else LANG.
+
+    Python itself puts LC_CTYPE=C.UTF-8 into its environment at start-up when the locale is C
+    or POSIX (PEP 538), so this process would always look UTF-8 there: with LC_CTYPE so and a
+    LANG that is not UTF-8, LANG is what the shell and the terminal have.
+    """
+    coerced = environ.get("LC_CTYPE") in COERCED_CTYPES and not is_utf8(environ.get("LANG", ""))
+    if coerced and not environ.get("LC_ALL"):
+        return "LANG", environ.get("LANG", "")
     for name in ("LC_ALL", "LC_CTYPE", "LANG"):
         if environ.get(name):
             return name, environ[name]

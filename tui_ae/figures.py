@@ -298,7 +298,8 @@ def losses_figure(histories: dict[str, list[dict]]) -> Figure:
     for ax, (kind, history) in zip(axes, histories.items()):
         epochs = [h["epoch"] for h in history]
         for split in ("train", "val"):
-            values = [h[split]["loss"] for h in history]
+            # The VAE's training loss weights its KL by --beta and any warm-up: recon + KL is its true -ELBO.
+            values = [h[split]["recon"] + h[split]["kl"] if kind == "vae" else h[split]["loss"] for h in history]
             name = "train" if split == "train" else "validation"
             ax.plot(epochs, values, marker="o", ms=3, label=f"{name} (last {values[-1]:.4g})")
         ax.set_xlabel("epoch")
@@ -356,15 +357,8 @@ def write_files(files: dict[str, bytes], out: Path) -> list[Path]:
         raise TuiAeError(f"cannot make the folder {out}: {e.strerror or e}") from None
     written = []
     for name, content in files.items():
-        path = out / name
-        tmp = out / f".{name}.{os.getpid()}.tmp"
-        try:
-            tmp.write_bytes(content)
-            os.replace(tmp, path)
-        except OSError as e:
-            tmp.unlink(missing_ok=True)
-            raise TuiAeError(f"could not write {path}: {e.strerror or e}") from None
-        written.append(path)
+        checkpoint.write_atomically(out / name, content)
+        written.append(out / name)
     return written
 
 

@@ -10,6 +10,7 @@ plain line per epoch and no control codes, and no strip.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
 
 from rich.console import Console, RenderableType
@@ -110,8 +111,9 @@ def _interrupted(done: list[EpochDone], config: TrainConfig) -> Interrupted:
 
 def run(config: TrainConfig, console: Console, color_mode: ColorMode | None = None) -> list[EpochDone]:
     """Train with a progress display; the epochs done, or Interrupted on Ctrl-C."""
-    events = train(config, notify=lambda message: console.print(message, markup=False))
-    return display(events, config, console, color_mode or detect_color_mode())
+    # Closing the generator, also on Ctrl-C in the display, finishes the last checkpoint's write (or raises its error).
+    with contextlib.closing(train(config, notify=lambda message: console.print(message, markup=False))) as events:
+        return display(events, config, console, color_mode or detect_color_mode())
 
 
 def display(

@@ -29,9 +29,7 @@ from tui_ae import step as step_module
 from tui_ae.config import TrainConfig, resolve_device
 from tui_ae.errors import TuiAeError
 from tui_ae.models import build_model
-from tui_ae.step import GraphedStep, TrainStep, build_optimizer, keep_lr_tensor, load_optimizer_state
-
-Metrics = dict[str, float]
+from tui_ae.step import GraphedStep, Metrics, TrainStep, build_optimizer, keep_lr_tensor, load_optimizer_state
 
 
 class NonFiniteLoss(TuiAeError):
@@ -66,12 +64,12 @@ class Step:
     step: int  # batches done this epoch
     images: int  # images done this epoch
     seconds: float  # since the epoch began
-    metrics: Metrics | None  # running means, only every `log_every` steps (each read is a device sync)
+    metrics: Metrics  # running means over the epoch so far (each read is a device sync)
 
 
 @dataclass
 class EpochDone:
-    """An epoch's figures; its checkpoint is being written, and is on disk once the next event comes or train() ends."""
+    """An epoch's figures; its checkpoint is being written: on disk by the next EpochDone, or once train() is closed."""
 
     epoch: int
     train: Metrics
@@ -148,7 +146,7 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
     train_loader = data.DeviceLoader(train_set, config.batch_size, device, shuffle=True, seed=config.seed)
     val_loader = data.DeviceLoader(val_set, 4096, device, shuffle=False)
     model.to(device).train()
-    model_kl_weight(model, config, epoch=1, fraction=0.0)
+    set_kl_weight(model, config, epoch=1, fraction=0.0)
     graphs = _graphs_wanted(config, device, header, notify)
     importing.join()
     optimizer = build_optimizer(model, config.lr, config.weight_decay, device)
@@ -244,7 +242,7 @@ def _collapsed(config: TrainConfig, epoch: int, train_metrics: Metrics, val_metr
     return train_metrics["kl"] < COLLAPSE_NATS and val_metrics["kl"] < COLLAPSE_NATS
 
 
-def model_kl_weight(model, config: TrainConfig, epoch: int, fraction: float) -> None:
+def set_kl_weight(model, config: TrainConfig, epoch: int, fraction: float) -> None:
     """The VAE's KL weight at this point of the run: --beta, ramped up from 0 over --kl-warmup epochs."""
     if model.kind != "vae":
         return
@@ -281,7 +279,7 @@ class _Loop:
         self.step.sums.zero_()
         for i, idx in enumerate(batches, 1):
             if self.config.kl_warmup:
-                model_kl_weight(self.model, self.config, epoch, i / len(batches))
+                set_kl_weight(self.model, self.config, epoch, i / len(batches))
             self.run(idx)
             if self.scheduler is not None:
                 self.scheduler.step()
