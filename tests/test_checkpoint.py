@@ -193,3 +193,16 @@ def test_the_largest_latent_size_still_loads(tmp_path):
     path = tmp_path / "ae.safetensors"
     checkpoint.save(path, build_model("ae", latent_dim=1024), META)
     assert checkpoint.load(path)[0].latent_dim == 1024
+
+
+@pytest.mark.parametrize("kind", [5, "gan", None])
+def test_a_crafted_kind_is_refused_in_one_line(tmp_path, kind):
+    path = tmp_path / "ae.safetensors"
+    checkpoint.save(path, build_model("ae"), META)
+    with safe_open(str(path), framework="numpy") as f:
+        doc = json.loads(f.metadata()["tui_ae"])
+    save_file(load_file(str(path)), str(path), metadata={"tui_ae": json.dumps({**doc, "kind": kind})})
+    for read in (checkpoint.read_header, checkpoint.load):
+        with pytest.raises(CheckpointError, match="holds a model of kind") as refused:
+            read(path)
+        assert len(str(refused.value).splitlines()) == 1

@@ -29,6 +29,7 @@ from tui_ae.config import MAX_LATENT_DIM
 from tui_ae.errors import CheckpointError
 
 FORMAT = "tui-ae/1"
+KINDS = ("ae", "vae")
 MODEL_ARG_BOUNDS = {
     "latent_dim": (2, MAX_LATENT_DIM)
 }  # 2: the explorer and the figures draw two axes  # every constructor argument a checkpoint may set
@@ -75,6 +76,8 @@ def _header(path: Path, metadata: dict[str, str]) -> Header:
         doc = json.loads(metadata["tui_ae"])
         if doc["format"] != FORMAT:
             raise CheckpointError(f"{path} has format {doc['format']!r}; this tui-ae reads {FORMAT!r}")
+        if doc["kind"] not in KINDS or not isinstance(doc["meta"], dict):
+            raise CheckpointError(f"{path} holds a model of kind {doc['kind']!r}; tui-ae's are {' and '.join(KINDS)}")
         return Header(doc["kind"], doc["model_args"], doc["meta"], doc.get("optimizer_groups"))
     except (KeyError, TypeError, json.JSONDecodeError):
         raise CheckpointError(f"{path} was not written by tui-ae (no tui-ae metadata)") from None
