@@ -90,11 +90,17 @@ def find_raw_dir(dataset: DatasetName, root: Path) -> Path | None:
 
 
 def read_split(raw_dir: Path, split: Split, source: str) -> Digits:
+    images, labels = _read_arrays(raw_dir, split)
+    return Digits(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)), source)
+
+
+def _read_arrays(raw_dir: Path, split: Split) -> tuple[np.ndarray, np.ndarray]:
+    """(images, labels) of a split as read-only arrays over the files' bytes: (N, 28, 28) and (N,) uint8."""
     image_file, label_file = (_find(raw_dir, name) for name in FILES[split])
     images, labels = read_idx(image_file), read_idx(label_file)
     if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != (len(images),):
         raise DataError(f"{raw_dir} does not hold 28x28 images with one label each")
-    return Digits(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)), source)
+    return images, labels
 
 
 def _download(dataset: DatasetName, root: Path) -> Path | None:
@@ -169,11 +175,38 @@ def train_val_split(
     digits: Digits, val_fraction: float = VAL_FRACTION, seed: int = SPLIT_SEED
 ) -> tuple[Digits, Digits]:
     """The homework's random_split of the training set, with a fixed generator."""
-    n_val = int(len(digits) * val_fraction)
-    if n_val == 0 or n_val == len(digits):
-        raise DataError(f"{len(digits)} training images are too few to split into training and validation")
-    order = torch.randperm(len(digits), generator=torch.Generator().manual_seed(seed))
-    return digits.subset(order[n_val:]), digits.subset(order[:n_val])
+    train, val = split_indices(len(digits), val_fraction, seed)
+    return digits.subset(train), digits.subset(val)
+
+
+def split_indices(
+    n: int, val_fraction: float = VAL_FRACTION, seed: int = SPLIT_SEED
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(training, validation) indices of a training set of n images, as train_val_split draws them."""
+    n_val = int(n * val_fraction)
+    if n_val == 0 or n_val == n:
+        raise DataError(f"{n} training images are too few to split into training and validation")
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return order[n_val:], order[:n_val]
+
+
+def read_validation_digits(meta: dict, data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+    """The validation images a checkpoint's map encodes, in its order: (images (N, 28, 28), labels (N,), source).
+
+    The training split of the data set it was trained on, found as read_test_digits finds it
+    (never downloaded; the embedded sample for a model trained on it), split as training split
+    it. Only the validation images are copied out of the file's bytes: the explorer keeps them.
+    """
+    source = meta.get("data_source", "")
+    if data_dir is None and source == SAMPLE_SOURCE:
+        raw_dir = SAMPLE_DIR
+    else:
+        data_dir = data_dir or recorded_dir(source)
+        raw_dir, source = locate(meta.get("dataset", "mnist"), data_dir, download=False, notify=lambda _: None)
+    images, labels = _read_arrays(raw_dir, "train")
+    _, val = split_indices(len(labels))
+    rows = val.numpy()
+    return images[rows], labels[rows], source
 
 
 class DeviceLoader:
