@@ -31,6 +31,7 @@ from tui_ae.tui.keys import bindings
 from tui_ae.tui.latent_map import LatentMap
 from tui_ae.tui.loading import ModelLoader, OneTorchThread, checkpoint_model, load_models
 from tui_ae.tui.messages import ModelFailed, ModelLoaded
+from tui_ae.tui.nearest import ImagesLoader, validation_images
 from tui_ae.tui.quiet_gc import REST, QuietCollector
 from tui_ae.tui.slot import Slot
 from tui_ae.tui.too_small import TooSmallScreen
@@ -78,10 +79,11 @@ class ExplorerApp(App):
         data_dir: Path | None = None,
         seed: int | None = None,
         model_loader: ModelLoader | None = checkpoint_model,  # None: the digits stay "loading" (the first frame)
+        images_loader: ImagesLoader | None = validation_images,  # the images behind the codes; None: maps unmeasured
     ) -> None:
         super().__init__(ansi_color=color_mode == "16")  # 16 colours: the terminal's own palette
         self.color_mode, self.glyph, self.data_dir, self.seed = color_mode, glyph, data_dir, seed
-        self.model_loader = model_loader
+        self.model_loader, self.images_loader = model_loader, images_loader
         self.slots = {kind: Slot.open(kind, path) for kind, path in zip(KINDS, (ae_path, vae_path))}
         self.quiet_gc = QuietCollector()
         self.torch_threads = OneTorchThread()
@@ -103,7 +105,9 @@ class ExplorerApp(App):
             yield from panels.values()
         yield Static(Text.assemble(*((s.text, s.style) for s in legend_segments(self.color_mode))), id="legend")
         look = {"mode": self.color_mode, "glyph": self.glyph}
-        self.explorer = ExploreView(self.slots, panels, **look, id="explore")
+        self.explorer = ExploreView(
+            self.slots, panels, **look, data_dir=self.data_dir, images_loader=self.images_loader, id="explore"
+        )
         self.compare = CompareView(self.slots, maps, **look, data_dir=self.data_dir, seed=self.seed, id="compare")
         yield self.explorer
         yield self.compare

@@ -40,8 +40,8 @@ def _moves(step: int) -> tuple[Binding, ...]:
     )
 
 
-def _digits() -> tuple[Binding, ...]:
-    return tuple(Binding(str(d), f"digit({d})", "Digit", show=d == 0, key_display="0-9") for d in range(10))
+def _digits(description: str) -> tuple[Binding, ...]:
+    return tuple(Binding(str(d), f"digit({d})", description, show=d == 0, key_display="0-9") for d in range(10))
 
 
 TITLES: dict[Mode, str] = {
@@ -64,6 +64,11 @@ KEYS: dict[Mode, tuple[Keys, ...]] = {
         ),
         Keys("mouse click", "jump to a point of a map (and make it active)"),
         Keys(
+            "0 – 9",
+            "jump to the medoid of that digit's codes (both cursors, when linked, each in its own map)",
+            _digits("Medoid"),
+        ),
+        Keys(
             "c",
             "compare mode (the homework's Figure 3): a test image, its AE and VAE reconstructions "
             "with their MSE, its encodings marked ◆ on the maps",
@@ -82,7 +87,7 @@ KEYS: dict[Mode, tuple[Keys, ...]] = {
             (Binding("n", "next_image(1)", "Next"), Binding("p", "next_image(-1)", "Prev")),
         ),
         Keys("r", "a random test image", (Binding("r", "random_image", "Random"),)),
-        Keys("0 – 9", "a random test image of that digit", _digits()),
+        Keys("0 – 9", "a random test image of that digit", _digits("Digit")),
         Keys(
             "c / escape",
             "back to exploring",

@@ -1,0 +1,22 @@
+"""Pictures of issue 11's views in explore and grid mode, from the fixed maps and stub model of test_snapshots.py.
+
+The validation images beside each digit are the embedded sample's (conftest.sample_validation_images).
+Regenerate with `pytest tests/test_snapshots_explore.py --snapshot-update`, and look at the SVGs first.
+"""
+
+from __future__ import annotations
+
+from test_snapshots import SIZE, explorer, settled_after  # noqa: F401 - explorer is a fixture
+
+
+def test_explore_medoids(snap_compare, explorer):  # noqa: F811
+    assert snap_compare(explorer, terminal_size=SIZE, run_before=settled_after("3", "tab", "8"))
+
+
+def test_explore_off_the_data(snap_compare, explorer):  # noqa: F811
+    keys = ("shift+up",) * 4 + ("shift+left",) * 4
+    assert snap_compare(explorer, terminal_size=SIZE, run_before=settled_after(*keys))
+
+
+def test_explore_at_120_columns(snap_compare, explorer):  # noqa: F811
+    assert snap_compare(explorer, terminal_size=(120, 40), run_before=settled_after("right", "up"))
