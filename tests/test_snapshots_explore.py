@@ -20,3 +20,11 @@ def test_explore_off_the_data(snap_compare, explorer):  # noqa: F811
 
 def test_explore_at_120_columns(snap_compare, explorer):  # noqa: F811
     assert snap_compare(explorer, terminal_size=(120, 40), run_before=settled_after("right", "up"))
+
+
+def test_grid_more_digits(snap_compare, explorer):  # noqa: F811
+    assert snap_compare(explorer, terminal_size=SIZE, run_before=settled_after("g", "plus", "plus"))
+
+
+def test_grid_one_model_alone(snap_compare, explorer):  # noqa: F811
+    assert snap_compare(explorer, terminal_size=SIZE, run_before=settled_after("g", "tab", "tab"))

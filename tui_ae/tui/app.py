@@ -157,7 +157,7 @@ class ExplorerApp(App):
         self.compare.models_changed()
         for screen in self.screen_stack:
             if isinstance(screen, GridScreen):
-                screen.redraw()
+                screen.models_changed()
 
     def on_unmount(self) -> None:
         self.quiet_gc.unfreeze()
@@ -194,6 +194,15 @@ class ExplorerApp(App):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    def action_save_svg(self) -> None:
+        """The screen as an SVG in the current folder (Textual's screenshot action would use Downloads)."""
+        try:
+            path = Path(self.save_screenshot(path=str(Path.cwd()))).resolve()
+        except OSError as e:
+            self.notify(f"Could not save the screen: {e.strerror or e}", severity="error")
+        else:
+            self.notify(f"Saved {path}", title="Screenshot")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Help from anywhere but the too-small screen, whose message is all that fits."""

@@ -100,9 +100,20 @@ KEYS: dict[Mode, tuple[Keys, ...]] = {
             "the VAE's grid over its latent bounds or over N(0,1)'s quantiles",
             (Binding("b", "toggle_space", "VAE bounds/N(0,1)"),),
         ),
+        Keys(
+            "+ / -",
+            "more or fewer digits: square grids from 2×2 to 12×12, each digit shrunk as far as it needs",
+            (Binding("plus,equals_sign", "resize(1)", "More"), Binding("minus", "resize(-1)", "Fewer")),
+        ),
+        Keys("tab", "one model's grid full-screen, then the other's, then both", (Binding("tab", "alone", "One"),)),
         Keys("g / escape", "back to exploring", (Binding("escape,g", "app.pop_screen", "Back"),)),
     ),
     "anywhere": (
+        Keys(
+            "ctrl+s",
+            "save the screen as an SVG file in the current folder",
+            (Binding("ctrl+s", "save_svg", "Save SVG", show=False),),
+        ),
         Keys("?", "this help", (Binding("question_mark", "help", "Help"),)),
         Keys("q", "quit", (Binding("q", "quit", "Quit"),)),
     ),
