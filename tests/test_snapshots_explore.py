@@ -6,7 +6,12 @@ Regenerate with `pytest tests/test_snapshots_explore.py --snapshot-update`, and 
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from conftest import sample_validation_images, stub_model
 from test_snapshots import SIZE, explorer, settled_after  # noqa: F401 - explorer is a fixture
+
+from tui_ae.tui.app import ExplorerApp
 
 
 def test_explore_medoids(snap_compare, explorer):  # noqa: F811
@@ -28,3 +33,17 @@ def test_grid_more_digits(snap_compare, explorer):  # noqa: F811
 
 def test_grid_one_model_alone(snap_compare, explorer):  # noqa: F811
     assert snap_compare(explorer, terminal_size=SIZE, run_before=settled_after("g", "tab", "tab"))
+
+
+def test_explore_watch_waiting_for_a_checkpoint(snap_compare, fixed_checkpoints, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a relative path: the picture names it the same on any machine
+    monkeypatch.setenv("TUI_AE_DATA", "/nonexistent/tui-ae-data")
+    app = ExplorerApp(
+        fixed_checkpoints[0],
+        Path("vae.safetensors"),
+        seed=0,
+        model_loader=stub_model,
+        images_loader=sample_validation_images,
+        watch=True,
+    )
+    assert snap_compare(app, terminal_size=SIZE, run_before=settled_after())

@@ -35,6 +35,7 @@ from tui_ae.tui.nearest import ImagesLoader, validation_images
 from tui_ae.tui.quiet_gc import REST, QuietCollector
 from tui_ae.tui.slot import Slot
 from tui_ae.tui.too_small import TooSmallScreen
+from tui_ae.tui.watch import CheckpointWatch, reload_model
 
 KINDS = ("ae", "vae")
 MIN_SIZE = (60, 20)  # columns, rows: two maps of some use above two 14x7 digits
@@ -51,14 +52,20 @@ def layout_class(width: int, height: int) -> str | None:
     return "-compact"  # halved: 14x7
 
 
-def map_panel(slot: Slot, mode: ColorMode) -> Widget:
-    """A model's latent map, or where there is none, why not."""
-    if not slot.usable:
+def map_panel(slot: Slot, mode: ColorMode, watching: bool = False) -> Widget:
+    """A model's latent map, or where there is none, why not (a watched file gets a map to fill when it comes)."""
+    if not slot.usable and not (watching and slot.path is not None):
         return Static(slot.error or "", id=f"{slot.kind}-missing", classes="map-panel missing")
     panel = LatentMap(slot.points, slot.labels, slot.bounds, mode=mode, id=f"{slot.kind}-map", classes="map-panel")
-    n = len(slot.points)
-    panel.border_subtitle = f"{n:,} validation points" if n else "no points stored in this checkpoint"
+    panel.border_subtitle = map_subtitle(slot)
     return panel
+
+
+def map_subtitle(slot: Slot) -> str:
+    if not slot.usable:
+        return (slot.error or "").split("\n")[0]
+    n = len(slot.points)
+    return f"{n:,} validation points" if n else "no points stored in this checkpoint"
 
 
 class ExplorerApp(App):
@@ -79,12 +86,14 @@ class ExplorerApp(App):
         data_dir: Path | None = None,
         seed: int | None = None,
         model_loader: ModelLoader | None = checkpoint_model,  # None: the digits stay "loading" (the first frame)
+        watch: bool = False,  # re-read a checkpoint when its file changes (explore --watch)
         images_loader: ImagesLoader | None = validation_images,  # the images behind the codes; None: maps unmeasured
     ) -> None:
         super().__init__(ansi_color=color_mode == "16")  # 16 colours: the terminal's own palette
         self.color_mode, self.glyph, self.data_dir, self.seed = color_mode, glyph, data_dir, seed
         self.model_loader, self.images_loader = model_loader, images_loader
         self.slots = {kind: Slot.open(kind, path) for kind, path in zip(KINDS, (ae_path, vae_path))}
+        self.watch = CheckpointWatch(self.slots) if watch else None
         self.quiet_gc = QuietCollector()
         self.torch_threads = OneTorchThread()
         self._mono = Monochrome()
@@ -99,7 +108,7 @@ class ExplorerApp(App):
     # -- layout ------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         # Flat on purpose: every container under a repainted cell is repainted with it.
-        panels = {kind: map_panel(slot, self.color_mode) for kind, slot in self.slots.items()}
+        panels = {kind: map_panel(slot, self.color_mode, self.watch is not None) for kind, slot in self.slots.items()}
         maps = {kind: panel for kind, panel in panels.items() if isinstance(panel, LatentMap)}
         with Horizontal(id="maps"):
             yield from panels.values()
@@ -119,6 +128,8 @@ class ExplorerApp(App):
         if self.model_loader is not None:
             # After the first frame: importing torch holds the GIL for most of two seconds.
             self.call_after_refresh(self._start_loading_models)
+        if self.watch is not None:
+            self.set_interval(self.watch.interval, self._poll_checkpoints)
 
     def on_resize(self, event: events.Resize) -> None:
         self._apply_size(event.size)
@@ -149,7 +160,11 @@ class ExplorerApp(App):
             self.set_interval(REST, self.quiet_gc.collect_if_rested)
 
     def on_model_failed(self, message: ModelFailed) -> None:
-        self.slots[message.kind].load_error = message.error
+        slot = self.slots[message.kind]
+        if slot.model is not None:  # a reload (--watch): the model shown stays
+            self.notify(f"Kept the {message.kind.upper()} as it was: {message.error}", severity="warning")
+            return
+        slot.load_error = message.error
         self._model_changed(message.kind)
 
     def _model_changed(self, kind: str) -> None:
@@ -158,6 +173,18 @@ class ExplorerApp(App):
         for screen in self.screen_stack:
             if isinstance(screen, GridScreen):
                 screen.models_changed()
+
+    # -- --watch -----------------------------------------------------------------------------
+    def _poll_checkpoints(self) -> None:
+        for kind in self.watch.poll():
+            slot = self.slots[kind]
+            latent_map = self.explorer.maps[kind]
+            latent_map.show_map(slot.points, slot.labels, slot.bounds)
+            latent_map.border_subtitle = map_subtitle(slot)
+            self.explorer.reloaded(kind)
+            if self.model_loader is not None:
+                work = partial(reload_model, slot, self.model_loader, self.post_message)
+                self.run_worker(work, thread=True, group=f"reload-{kind}", exclusive=True)
 
     def on_unmount(self) -> None:
         self.quiet_gc.unfreeze()

@@ -189,6 +189,8 @@ class ExploreView(Horizontal):
     def jump(self, latent_map: LatentMap, x: float, y: float) -> None:
         """A click on a map: its cursor to (x, y), and its model active."""
         kind = next(k for k, m in self.maps.items() if m is latent_map)
+        if not self.slots[kind].usable:  # a watched checkpoint not there yet
+            return
         self.active = kind
         self.slots[kind].move_to(x, y)
         self._moved(kind)
@@ -215,6 +217,18 @@ class ExploreView(Horizontal):
     @staticmethod
     def _other(kind: str) -> str:
         return "vae" if kind == "ae" else "ae"
+
+    def reloaded(self, kind: str) -> None:
+        """A watched checkpoint changed: its model line, its map's facts and its cursor anew (kept in place)."""
+        self.show_model(kind)
+        if not self.slots[self.active].usable:
+            self.active = kind
+        self._show_titles()
+        images = self.images.pop(kind, None)
+        if images is not None and images.fit(self.slots[kind].labels):  # the same validation split, in a new map
+            self.images[kind] = images
+        self.learn_maps((kind,), images=kind not in self.images)
+        self.show_cursor(kind)
 
     def show_model(self, kind: str) -> None:
         """The model's line and its map's extent beside its digit: on mount, and after a reload."""

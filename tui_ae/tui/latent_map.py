@@ -112,6 +112,12 @@ class LatentMap(Widget):
         return cell_of(point[0], point[1], self.bounds, width, height)
 
     # -- state -------------------------------------------------------------------------------
+    def show_map(self, points: np.ndarray, labels: np.ndarray, bounds: Bounds) -> None:
+        """Another map in place of this one (a watched checkpoint changed): rebuilt and repainted whole."""
+        self.points, self.labels, self.bounds = points, labels, bounds
+        self._build()
+        self.refresh()
+
     def set_cursor(self, x: float, y: float) -> None:
         old = self._cursor_cell
         self.cursor_point = (x, y)

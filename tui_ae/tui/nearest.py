@@ -98,7 +98,11 @@ class ValidationImages:
 
     images: np.ndarray | None  # (N, 28, 28) uint8
     why_not: str = ""
-    labels: np.ndarray | None = None  # (N,) the labels they were checked against
+    labels: np.ndarray | None = None  # (N,) the labels they were checked against: a reloaded map with these keeps them
+
+    def fit(self, labels: np.ndarray) -> bool:
+        """Whether these are the images of a map with these labels (a new epoch's map of the same split)."""
+        return self.images is not None and np.array_equal(self.labels, labels)
 
 
 def validation_images(slot: Slot, data_dir: Path | None) -> ValidationImages:
