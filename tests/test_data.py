@@ -88,6 +88,28 @@ def test_device_loader_yields_every_image_once_per_epoch_in_a_new_order():
     assert torch.cat([y for _, y in ordered]).tolist() == list(range(10))
 
 
+@pytest.mark.parametrize("name", ["items-idx3-ubyte", "items-idx3-ubyte.gz"])
+def test_read_idx_rows_reads_only_the_items_asked_for_in_their_order(tmp_path, name):
+    images, _ = fake_digits(50, seed=4)
+    write_idx(tmp_path / name, images)
+    rows = np.array([49, 0, 7, 7, 31, 12])  # any order, repeats too
+    np.testing.assert_array_equal(data.read_idx_rows(tmp_path / name, rows, chunk=8), images[rows])
+    assert data.read_idx_rows(tmp_path / name, np.array([], dtype=np.int64)).shape == (0, 28, 28)
+    with pytest.raises(DataError, match="holds 50 items"):
+        data.read_idx_rows(tmp_path / name, np.array([50]))
+
+
+def test_read_idx_rows_refuses_truncated_and_foreign_files(tmp_path):
+    images, _ = fake_digits(20, seed=0)
+    write_idx(tmp_path / "full", images)
+    (tmp_path / "short").write_bytes((tmp_path / "full").read_bytes()[:-100])
+    (tmp_path / "png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    with pytest.raises(DataError, match="truncated"):
+        data.read_idx_rows(tmp_path / "short", np.array([0]))
+    with pytest.raises(DataError, match="not an IDX file"):
+        data.read_idx_rows(tmp_path / "png", np.array([0]))
+
+
 def test_the_validation_digits_are_the_split_training_validated_on(tmp_path, monkeypatch):
     write_fake_raw(tmp_path / "MNIST" / "raw", n_train=250)
     raw = data.find_raw_dir("mnist", tmp_path)

@@ -17,7 +17,7 @@ import numpy as np
 
 PER_BUCKET = 2.0  # points per bucket on average over the bounding box (codes cluster: most buckets hold more, or none)
 MAX_SIDE = 1024  # buckets along an axis, at most (a million buckets' offsets: 8 MB)
-CHUNK = 8192  # points per pass when finding every point's neighbour (bounds the temporary arrays)
+CHUNK = 1024  # points per pass when finding every point's neighbour (bounds the temporary arrays)
 
 
 class GridIndex:
@@ -221,7 +221,7 @@ class Spacing:
         return distance > self.far
 
 
-def class_medoids(points: np.ndarray, labels: np.ndarray, chunk: int = 512) -> dict[int, int]:
+def class_medoids(points: np.ndarray, labels: np.ndarray, chunk: int = 32) -> dict[int, int]:
     """For each label, the index of its medoid: the point with the least summed distance to the others of its label.
 
     Ties go to the smaller index. Rows are summed a chunk at a time, so a class of
