@@ -203,4 +203,4 @@ def sample_validation_images(slot, data_dir):
         mine = slot.labels == label
         rank[mine] = np.arange(mine.sum())
     chosen = np.array([by_label[int(label)][r % len(by_label[int(label)])] for label, r in zip(slot.labels, rank)])
-    return ValidationImages(images[chosen], labels=slot.labels.copy())
+    return ValidationImages.of(images[chosen], slot.labels.copy())

@@ -75,8 +75,12 @@ async def test_the_three_nearest_validation_images_their_labels_and_distances(kn
         assert neighbours(app, "ae") == [8, 9, 13]  # the codes at (3, 1), (4, 1) and (3, 2)
         assert [n.label for n in info.neighbours] == labels[[8, 9, 13]].tolist()
         assert [n.distance for n in info.neighbours] == ["0.22×", "0.81×", "0.92×"]  # spacings: the grid's 1
-        for shown in info.neighbours:
-            np.testing.assert_array_equal(shown.image, images[shown.key])  # the image the code is the encoding of
+        for shown in info.neighbours:  # the image the code is the encoding of, halved and in thirds of its centre
+            pixels = images[shown.key].astype(np.float64)
+            np.testing.assert_array_equal(shown.tiles[14], np.rint(pixels.reshape(14, 2, 14, 2).mean(axis=(1, 3))))
+            np.testing.assert_array_equal(
+                shown.tiles[8], np.rint(pixels[2:26, 2:26].reshape(8, 3, 8, 3).mean(axis=(1, 3)))
+            )
         assert info.readout[0] == "nearest code 0.22× spacing" and not info.off_the_data
         assert str(app.explorer.digit_views["ae"].border_subtitle) == f"nearest: {labels[8]}"
         text = "".join(info.render_line(y).text for y in range(info.content_size.height))
@@ -126,26 +130,26 @@ async def test_thumbnails_wait_for_the_keys_to_rest_and_repaint_only_what_change
             return original(self, *regions, **kwargs)
 
         monkeypatch.setattr(InfoPanel, "refresh", spy)
-        monkeypatch.setattr(explore_view, "REST", 60.0)  # the keys never rest
+        monkeypatch.setattr(explore_view, "REST", 60.0)  # the keys never rest: show_neighbours() is the rest below
         await pilot.press("left", "left")
         await pilot.pause()
         assert neighbours(app, "ae") == [8, 9, 13]  # not yet
         assert set(rows) == {1}  # the readout's line, nothing else
-        monkeypatch.setattr(explore_view, "REST", 0.01)
-        rows.clear()
-        app.explorer.jump(app.explorer.maps["ae"], 3.2, 1.1)  # back where the thumbnails were found
-        await settle(pilot)
+
+        async def rest_at(x: float, y: float) -> None:
+            rows.clear()
+            app.explorer.jump(app.explorer.maps["ae"], x, y)
+            app.explorer.show_neighbours()
+            await pilot.pause()
+
+        await rest_at(3.2, 1.1)  # back where the thumbnails were found
         assert neighbours(app, "ae") == [8, 9, 13]
         assert set(rows) == {1}  # the same images at the same distances: thumbnails and captions stay as they were
-        rows.clear()
-        app.explorer.jump(app.explorer.maps["ae"], 3.3, 1.1)
-        await settle(pilot)
+        await rest_at(3.3, 1.1)
         text = [info.render_line(y).text for y in range(info.content_size.height)]
         caption_row = next(y for y, line in enumerate(text) if "×" in line and "spacing" not in line)
         assert set(rows) == {1, caption_row}  # new distances under the same three images
-        rows.clear()
-        app.explorer.jump(app.explorer.maps["ae"], 1.0, 3.9)
-        await settle(pilot)
+        await rest_at(1.0, 3.9)
         assert neighbours(app, "ae") == [21, 16, 20]  # (1, 4), (1, 3), then (0, 4) before (2, 4): the lower index
         assert max(rows) == caption_row and len(set(rows)) > 2  # the thumbnails too, and nothing under them
 

@@ -11,6 +11,7 @@ depends on the points near the query, not on how many there are in all.
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +37,7 @@ class GridIndex:
         self.x, self.y = xy[self.order, 0].copy(), xy[self.order, 1].copy()
         counts = np.bincount((by * nx + bx)[self.order], minlength=nx * ny)
         self.starts = np.concatenate(([0], np.cumsum(counts)))  # bucket b holds sorted points starts[b]:starts[b+1]
-        self._starts: list[int] = self.starts.tolist()  # the same, for a query's scalar lookups
+        self._starts = array("q", self.starts.tobytes())  # the same, for a query's scalar lookups (Python ints)
         self._lo = (float(self.lo[0]), float(self.lo[1]))
 
     def buckets(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,6 +11,7 @@ each map (nearest.py) and the validation images are built in thread workers afte
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,7 @@ from tui_ae.tui.nearest import (
     times,
     validation_images,
 )
+from tui_ae.tui.quiet_gc import release_free_memory
 from tui_ae.tui.slot import Slot
 
 REST = 0.1  # seconds after the last move at which the thumbnails follow the cursor
@@ -111,7 +113,8 @@ class ExploreView(Horizontal):
         self.facts: dict[str, MapFacts] = {}  # by kind, once built for the slot's points
         self.images: dict[str, ValidationImages] = {}  # by kind, once read
         self._restless: set[str] = set()  # kinds whose cursor moved since the thumbnails last followed
-        self._rest_timer: Timer | None = None
+        self._rest_timer: Timer | None = None  # one at a time: a key only notes when it came (_rested)
+        self._last_move = 0.0
 
     def compose(self) -> ComposeResult:
         for kind in self.slots:
@@ -266,9 +269,18 @@ class ExploreView(Horizontal):
         else:
             view.show_message(slot.load_error or f"loading the {name}…")
         self._restless.add(kind)
-        if self._rest_timer is not None:
-            self._rest_timer.stop()
-        self._rest_timer = self.set_timer(REST, self.show_neighbours)
+        self._last_move = time.monotonic()
+        if self._rest_timer is None:
+            self._rest_timer = self.set_timer(REST, self._rested)
+
+    def _rested(self) -> None:
+        """The timer is up: the thumbnails follow if the keys have rested since the last move, else wait on."""
+        self._rest_timer = None
+        wait = REST - (time.monotonic() - self._last_move)
+        if wait > 0.005:
+            self._rest_timer = self.set_timer(wait, self._rested)
+        else:
+            self.show_neighbours()
 
     def show_neighbours(self) -> None:
         """The validation images nearest each cursor that moved: once the keys rest."""
@@ -281,7 +293,7 @@ class ExploreView(Horizontal):
         facts, images = self._facts(kind), self.images.get(kind)
         if not slot.usable:
             return
-        if images is not None and images.images is None:
+        if images is not None and images.tiles is None:
             info.show_note(images.why_not)
         elif facts is None or images is None:
             info.show_note("finding the nearest validation images…")
@@ -291,7 +303,7 @@ class ExploreView(Horizontal):
             for i, code in enumerate(where.indices.tolist()):
                 units = where.units(i)
                 distance = times(units) if units is not None else f"{float(where.distances[i]):.2g}"
-                shown.append(Neighbour(code, images.images[code], int(slot.labels[code]), distance))
+                shown.append(Neighbour(code, images.of_code(code), int(slot.labels[code]), distance))
             info.show_neighbours(tuple(shown))
 
     def _facts(self, kind: str) -> MapFacts | None:
@@ -312,6 +324,7 @@ class ExploreView(Horizontal):
     def _build_facts(self, maps: list[tuple[str, np.ndarray, np.ndarray]]) -> None:
         for kind, points, labels in maps:
             self.post_message(FactsBuilt(kind, MapFacts.of(points, labels)))
+        release_free_memory()  # the passes' temporary arrays
 
     @work(thread=True, group="validation-images")
     def _read_images(self, slots: list[Slot]) -> None:
@@ -322,6 +335,7 @@ class ExploreView(Horizontal):
             if key not in read:
                 read[key] = self.images_loader(slot, self.data_dir)
             self.post_message(ImagesRead(slot.kind, slot.points, read[key]))
+        release_free_memory()  # the file's chunks
 
     def on_facts_built(self, message: FactsBuilt) -> None:
         if message.facts.points is self.slots[message.kind].points:

@@ -23,7 +23,6 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tui_ae.render import ColorMode, Glyph, digit_lines, label_style
-from tui_ae.tui.picture import halve
 
 READOUT_ROWS = 2  # the distance, and for the VAE its prior's log-density
 GAP = 2  # columns between thumbnails in a row
@@ -31,10 +30,10 @@ GAP = 2  # columns between thumbnails in a row
 
 @dataclass(frozen=True)
 class Neighbour:
-    """A validation image near the cursor, as shown: its pixels, its label, and how far its code is."""
+    """A validation image near the cursor, as shown: its thumbnails, its label, and how far its code is."""
 
     key: int  # its index among the map's codes
-    image: np.ndarray = field(compare=False)  # (28, 28) uint8: the key tells it
+    tiles: dict[int, np.ndarray] = field(compare=False)  # size -> (size, size) uint8: the key tells them
     label: int
     distance: str  # "0.83×"
 
@@ -67,15 +66,6 @@ def arrangement(width: int, height: int, count: int) -> Arrangement:
     return Arrangement(0, True)
 
 
-def thumbnail(image: np.ndarray, tile: int) -> np.ndarray:
-    """A (28, 28) uint8 image as a tile x tile float image in [0, 1]: halved (14), or its centre in thirds (8)."""
-    pixels = np.asarray(image, dtype=np.float32) / 255
-    if tile == 14:
-        return halve(pixels)
-    centre = pixels[2:26, 2:26]  # MNIST's digits sit in the central 20x20; its rim is blank
-    return centre.reshape(8, 3, 8, 3).mean(axis=(1, 3))
-
-
 class InfoPanel(Widget):
     COMPONENT_CLASSES = {"info-panel--name", "info-panel--dim", "info-panel--off"}
     DEFAULT_CSS = """
@@ -101,6 +91,7 @@ class InfoPanel(Widget):
         self._strips: list[Strip] = []
         self._built_for: Size | None = None
         self._sections: dict[str, list[Strip]] = {}  # each section's lines as last built; dropped when it changes
+        self._rows: dict[str, range] = {}  # where each section's lines are
 
     # -- what it shows -----------------------------------------------------------------------
     def show_model(self, headers: tuple[Text, ...], details: Text) -> None:
@@ -140,15 +131,19 @@ class InfoPanel(Widget):
         """Rebuild the sections that changed and repaint the rows whose cells differ (all of them after a resize)."""
         for section in sections:
             self._sections.pop(section, None)
-        old, size = self._strips, self.content_size
+        old, old_rows, size = self._strips, self._rows, self.content_size
         if not self.is_mounted or self._built_for != size:
             self._build()
             self.refresh()
             return
         self._build()
-        changed = [y for y, strip in enumerate(self._strips) if y >= len(old) or old[y] != strip]
-        for y in changed:
-            self.refresh(Region(0, y, size.width, 1))
+        if self._rows != old_rows:  # sections moved: compare every row
+            rows: range | list[int] = range(len(self._strips))
+        else:  # only the rows of the sections rebuilt (every key rebuilds the readout: two rows of fifteen)
+            rows = [y for section in sections for y in self._rows.get(section, ())]
+        for y in rows:
+            if y >= len(old) or old[y] != self._strips[y]:
+                self.refresh(Region(0, y, size.width, 1))
 
     def on_resize(self) -> None:
         self._build()
@@ -164,15 +159,24 @@ class InfoPanel(Widget):
             self._strips = []
             return
         top = READOUT_ROWS + 1
-        lines = [*self._section("header", width, height), *self._section("readout", width, height)]
+        lines: list[Strip] = []
+        rows: dict[str, range] = {}
+
+        def add(name: str, section: list[Strip]) -> None:
+            rows[name] = range(len(lines), min(len(lines) + len(section), height))
+            lines.extend(section)
+
+        add("header", self._section("header", width, height))
+        add("readout", self._section("readout", width, height))
         block = self._section("block", width, height - top)
         if block and top + 1 + len(block) <= height:  # a blank line above, where there is room for one
             lines.append(Strip.blank(width, self.rich_style))
-        lines += block
+        add("block", block)
         details = self._section("details", width, height)
         if len(lines) + 1 + len(details) <= height:  # the map's extent, where all of it fits
-            lines += [Strip.blank(width, self.rich_style), *details]
-        self._strips = lines[:height]
+            lines.append(Strip.blank(width, self.rich_style))
+            add("details", details)
+        self._strips, self._rows = lines[:height], rows
 
     def _section(self, name: str, width: int, room: int) -> list[Strip]:
         """A section's lines, as built last unless it changed since."""
@@ -181,10 +185,13 @@ class InfoPanel(Widget):
             dim = base + self.get_component_rich_style("info-panel--dim", partial=True)
             if name == "header":
                 lines = [self._text(self.header, width, base)]
-            elif name == "readout":
+            elif name == "readout":  # plain text, and on every key: one segment a line, no Rich rendering
                 off = self.get_component_rich_style("info-panel--off", partial=True)
-                lines = [self._text(Text(self.readout[0]), width, base + off if self.off_the_data else base)]
-                lines += [self._text(Text(line), width, base) for line in self.readout[1:]]
+                styles = [base + off if self.off_the_data else base] + [base] * (len(self.readout) - 1)
+                lines = [
+                    Strip([Segment(line[:width].ljust(width), style)], width)
+                    for line, style in zip(self.readout, styles)
+                ]
             elif name == "block" and self.neighbours:
                 lines = self._thumbnail_lines(arrangement(width, room, len(self.neighbours)), width, base, dim)
             elif name == "block":
@@ -209,7 +216,7 @@ class InfoPanel(Widget):
         captions = [Strip(self._caption(n, base, dim)) for n in self.neighbours]
         if layout.tile == 0:
             return [caption.crop_extend(0, width, base) for caption in captions]
-        tiles = [self._tile(n.image, layout.tile) for n in self.neighbours]
+        tiles = [self._tile(n.tiles[layout.tile], layout.tile) for n in self.neighbours]
         if layout.column:
             lines = []
             for tile, caption in zip(tiles, captions):
@@ -223,8 +230,8 @@ class InfoPanel(Widget):
             lines.append(Strip.join(under))
         return [line.crop_extend(0, width, base) for line in lines]
 
-    def _tile(self, image: np.ndarray, tile: int) -> list[Strip]:
-        lines = digit_lines(thumbnail(image, tile), glyph=self.glyph, mode=self.mode)
+    def _tile(self, pixels: np.ndarray, tile: int) -> list[Strip]:
+        lines = digit_lines(pixels / 255, glyph=self.glyph, mode=self.mode)
         strips = [Strip(line, tile) for line in lines]
         if self.mode in ("16", "mono"):  # shade glyphs carry no background of their own
             strips = [strip.apply_style(self.rich_style) for strip in strips]
