@@ -35,7 +35,6 @@ from tui_ae.tui.nearest import ImagesLoader, validation_images
 from tui_ae.tui.quiet_gc import REST, QuietCollector
 from tui_ae.tui.slot import Slot
 from tui_ae.tui.too_small import TooSmallScreen
-from tui_ae.tui.watch import CheckpointWatch, reload_model
 
 KINDS = ("ae", "vae")
 MIN_SIZE = (60, 20)  # columns, rows: two maps of some use above two 14x7 digits
@@ -93,7 +92,11 @@ class ExplorerApp(App):
         self.color_mode, self.glyph, self.data_dir, self.seed = color_mode, glyph, data_dir, seed
         self.model_loader, self.images_loader = model_loader, images_loader
         self.slots = {kind: Slot.open(kind, path) for kind, path in zip(KINDS, (ae_path, vae_path))}
-        self.watch = CheckpointWatch(self.slots) if watch else None
+        self.watch = None
+        if watch:
+            from tui_ae.tui.watch import CheckpointWatch  # only for --watch: not on the first frame's path
+
+            self.watch = CheckpointWatch(self.slots)
         self.quiet_gc = QuietCollector()
         self.torch_threads = OneTorchThread()
         self._mono = Monochrome()
@@ -183,6 +186,8 @@ class ExplorerApp(App):
             latent_map.border_subtitle = map_subtitle(slot)
             self.explorer.reloaded(kind)
             if self.model_loader is not None:
+                from tui_ae.tui.watch import reload_model
+
                 work = partial(reload_model, slot, self.model_loader, self.post_message)
                 self.run_worker(work, thread=True, group=f"reload-{kind}", exclusive=True)
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from textual.message import Message
 
 from tui_ae.errors import TuiAeError
-from tui_ae.neighbours import GridIndex, Spacing, class_medoids, log_prior
 from tui_ae.tui.slot import Slot
+
+if TYPE_CHECKING:  # imported where used: the first frame needs none of it
+    from tui_ae.neighbours import GridIndex, Spacing
 
 NEIGHBOURS = 3  # validation images shown beside each decoded digit
 
@@ -34,6 +37,8 @@ class MapFacts:
 
     @classmethod
     def of(cls, points: np.ndarray, labels: np.ndarray) -> MapFacts:
+        from tui_ae.neighbours import GridIndex, Spacing, class_medoids
+
         index = GridIndex(points)
         return cls(points, index, Spacing.of(index), class_medoids(points, labels))
 
@@ -84,6 +89,8 @@ def readout(near: Near, width: int) -> str:
 
 def prior_readout(slot: Slot, x: float, y: float) -> str:
     """The VAE's log-density of the cursor's code under its prior N(0, I) (the dimensions past two at 0)."""
+    from tui_ae.neighbours import log_prior
+
     z = np.zeros(slot.latent_dim)
     z[:2] = (x, y)
     return f"log p(z) {log_prior(z):.2f}".replace("-", "−")
