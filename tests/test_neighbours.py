@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from tui_ae.neighbours import GridIndex, Spacing, class_medoids, log_prior, neighbour_distances
+from tui_ae.latent import log_prior
+from tui_ae.neighbours import GridIndex, Spacing, class_medoids, neighbour_distances
 
 
 def brute_nearest(points: np.ndarray, x: float, y: float, k: int) -> tuple[np.ndarray, np.ndarray]:

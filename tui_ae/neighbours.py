@@ -239,9 +239,3 @@ def class_medoids(points: np.ndarray, labels: np.ndarray, chunk: int = 32) -> di
             sums[rows] = np.sqrt((mx[rows, None] - mx[None, :]) ** 2 + (my[rows, None] - my[None, :]) ** 2).sum(axis=1)
         medoids[int(label)] = int(members[np.argmin(sums)])
     return medoids
-
-
-def log_prior(z: np.ndarray) -> float:
-    """log N(z; 0, I), the VAE's prior density at the code z (in nats)."""
-    z = np.asarray(z, dtype=np.float64)
-    return float(-0.5 * (z.size * math.log(2 * math.pi) + np.sum(z * z)))

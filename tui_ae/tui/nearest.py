@@ -18,6 +18,7 @@ import numpy as np
 from textual.message import Message
 
 from tui_ae.errors import TuiAeError
+from tui_ae.latent import log_prior
 from tui_ae.tui.slot import Slot
 
 if TYPE_CHECKING:  # imported where used: the first frame needs none of it
@@ -89,8 +90,6 @@ def readout(near: Near, width: int) -> str:
 
 def prior_readout(slot: Slot, x: float, y: float) -> str:
     """The VAE's log-density of the cursor's code under its prior N(0, I) (the dimensions past two at 0)."""
-    from tui_ae.neighbours import log_prior
-
     z = np.zeros(slot.latent_dim)
     z[:2] = (x, y)
     return f"log p(z) {log_prior(z):.2f}".replace("-", "−")
