@@ -21,6 +21,7 @@ from textual.geometry import Size
 from textual.reactive import var
 from textual.widget import Widget
 from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
 
 from tui_ae.render import ColorMode, Glyph, legend_segments
 from tui_ae.tui.compare_view import CompareView
@@ -131,6 +132,8 @@ class ExplorerApp(App):
         if self.model_loader is not None:
             # After the first frame: importing torch holds the GIL for most of two seconds.
             self.call_after_refresh(self._start_loading_models)
+        else:
+            self.call_after_refresh(self.explorer.learn_maps)
         if self.watch is not None:
             self.set_interval(self.watch.interval, self._poll_checkpoints)
 
@@ -154,6 +157,11 @@ class ExplorerApp(App):
     def _start_loading_models(self) -> None:
         work = partial(load_models, list(self.slots.values()), self.model_loader, self.post_message)
         self.run_worker(work, thread=True, group="models", exclusive=True)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Once the models are in, the maps' index and images: run beside the loading, they held the digits up."""
+        if event.worker.group == "models" and event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
+            self.explorer.learn_maps()
 
     def on_model_loaded(self, message: ModelLoaded) -> None:
         self.torch_threads.hold()  # before this thread's first decode

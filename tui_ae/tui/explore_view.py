@@ -126,9 +126,7 @@ class ExploreView(Horizontal):
         self.info = {kind: self.query_one(f"#{kind}-info", InfoPanel) for kind in self.slots}
         for kind in self.slots:
             self.show_model(kind)
-        self.refit()
-        if self.images_loader is not None:
-            self.call_after_refresh(self.learn_maps)  # after the first frame
+        self.refit()  # the maps' facts and images come later: the app calls learn_maps once the models are in
 
     # -- state -------------------------------------------------------------------------------
     def watch_active(self) -> None:
