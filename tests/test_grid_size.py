@@ -46,7 +46,7 @@ def test_grid_shapes():
     assert grid_shape(58, 36, 8) == (8, 8, 4) and grid_shape(58, 36, 9) is None  # 63 columns of 7x7 digits
     assert grid_shape(84, 42, 12) == (12, 12, 4) and grid_shape(84, 41, 12) is None
     assert [next_side(4, 5, 1), next_side(4, 5, -1), next_side(6, 6, 1), next_side(2, 2, -1)] == [5, 4, 7, 2]
-    assert next_side(12, 12, 1) == 12 and next_side(20, 9, -1) == 12
+    assert next_side(12, 12, 1) == 12 and next_side(8, 5, -1) == 5 and next_side(20, 14, -1) == 12
 
 
 def test_a_quartered_mosaic_of_an_odd_number_of_rows_gets_a_blank_row():

@@ -36,13 +36,14 @@ def grid_shape(width: int, height: int, side: int | None = None) -> Shape | None
 
 
 def next_side(cols: int, rows: int, step: int) -> int:
-    """The square grid after cols x rows: the smallest with more digits (step 1), the largest with fewer (-1)."""
+    """The square grid after cols x rows: the smallest with more digits (step 1); with fewer (-1), the square
+    inside it (whose digits are no smaller), or one a side less than a square."""
     if cols == rows:
         side = cols + step
     elif step > 0:
         side = next(n for n in range(1, 100) if n * n > cols * rows)
     else:
-        side = max(n for n in range(1, 100) if n * n < cols * rows)
+        side = min(cols, rows)
     return min(max(side, SIDES[0]), SIDES[1])
 
 
