@@ -141,10 +141,8 @@ def startup(argv: list[str], cwd: Path, runs: int) -> None:
 
 async def key_latency(ae: Path | None, vae: Path | None, presses: int) -> None:
     from tui_ae.tui.color_system import use_color_system
-    from tui_ae.tui.frame_rate import use_frame_rate
 
     use_color_system("truecolor")  # as `explore --color truecolor` does, before textual is imported
-    use_frame_rate()  # as explore does (TEXTUAL_FPS=60 in the environment measures Textual's default)
     # Two private pieces of Textual, here only (the package uses none), because a headless app
     # never encodes its frames and no public hook is handed the frame: App._display is where
     # each frame passes, and CompositorUpdate is the type of a frame among what passes there.

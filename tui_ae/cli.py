@@ -294,11 +294,9 @@ def explore(
             "`tui-ae train --model ae` and `tui-ae train --model vae`"
         )
     from tui_ae.tui.color_system import use_color_system
-    from tui_ae.tui.frame_rate import use_frame_rate
 
     mode = detect_color_mode() if color == "auto" else color
-    use_color_system(mode)  # before textual is imported, which reads them then
-    use_frame_rate()
+    use_color_system(mode)  # before textual is imported, which reads it then
     from tui_ae.tui.app import ExplorerApp
 
     ExplorerApp(found["ae"], found["vae"], color_mode=mode, glyph=glyph, data_dir=data_dir, watch=watch).run()
