@@ -10,13 +10,16 @@ Both parts run this checkout's code (not an installed tui-ae, which may be anoth
    escapes stripped before matching). Timed from just before the spawn, so Python's
    start-up and every import are included. Then until the decoded digits arrive.
 2. Memory: the same process's VmRSS (and peak VmHWM) from /proc once both models
-   are loaded, after compare mode has loaded the test images, and after grid mode.
+   are loaded and the nearest validation images shown beside them, after compare mode
+   has loaded the test images, and after grid mode.
 3. Key latency: the app in-process under Textual's Pilot (headless), both models
    decoding. Per arrow press: from just before `pilot.press(key)` to the end of the
    last frame that press produced, the frame encoded to the terminal's escape
    sequences as the real driver would (headless Textual skips that step; it is
    added back here, and its bytes counted). Pilot's own idle-waiting after a press
    (>= 20 ms of sleeping) is not part of the figure; its wall time is reported apart.
+   The thumbnails of the nearest validation images follow once the keys rest (0.1 s), so
+   not within a burst: the frame they make after the last press is reported apart.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent  # this checkout: measured, not an installed tui-ae
 sys.path.insert(0, str(ROOT))
 
+CAPTION = re.compile(rb"\d \d+\.\d+\xc3\x97")  # a thumbnail's caption, "7 0.83\u00d7": the nearest images are shown
 ANSI = re.compile(rb"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|[@-Z\\-_])")
 FIRST_FRAME = [b"AE latent space", b"VAE latent space", b"\xe2\x97\x8f 9", b"Quit", b"loading the"]
 COLUMNS, ROWS = 120, 40
@@ -63,11 +67,17 @@ class Terminal:
         os.close(slave)
         self.text = b""  # everything written so far, escapes stripped
 
-    def wait_for(self, patterns: list[bytes], since: int = 0, timeout: float = 30.0) -> float:
-        """Seconds from the spawn until every pattern is in the output after offset `since`."""
+    def wait_for(self, patterns: list[bytes | re.Pattern], since: int = 0, timeout: float = 30.0) -> float:
+        """Seconds from the spawn until every pattern (bytes or a regular expression) is in the output after since."""
         raw = b""
         deadline = time.perf_counter() + timeout
-        while not all(p in self.text[since:] for p in patterns):
+
+        def found(pattern: bytes | re.Pattern) -> bool:
+            if isinstance(pattern, re.Pattern):
+                return bool(pattern.search(self.text, since))
+            return pattern in self.text[since:]
+
+        while not all(found(p) for p in patterns):
             if time.perf_counter() > deadline:
                 raise TimeoutError(f"no {patterns} in {self.text[since:][-2000:]!r}")
             ready, _, _ = select.select([self.master], [], [], 0.05)
@@ -101,6 +111,7 @@ def startup(argv: list[str], cwd: Path, runs: int) -> None:
             firsts.append(term.wait_for(FIRST_FRAME))
             loaded.append(term.wait_for([b"\xe2\x96\x80" * 8]))  # a decoded digit's half blocks
             if run == runs - 1:
+                term.wait_for([CAPTION])
                 time.sleep(0.5)
                 rss, hwm = rss_mb(term.process.pid)
                 print(f"memory, models loaded:          VmRSS {rss:6.0f} MB  (peak {hwm:.0f} MB)")
@@ -137,6 +148,7 @@ async def key_latency(ae: Path | None, vae: Path | None, presses: int) -> None:
     # each frame passes, and CompositorUpdate is the type of a frame among what passes there.
     from textual._compositor import CompositorUpdate
 
+    from tui_ae.tui import explore_view
     from tui_ae.tui.app import ExplorerApp
 
     app = ExplorerApp(ae, vae, color_mode="truecolor")
@@ -174,6 +186,10 @@ async def key_latency(ae: Path | None, vae: Path | None, presses: int) -> None:
             by_key.setdefault(key in ("left", "right"), []).append(latencies[-1])
             walls.append(wall)
             sizes.append(sum(size for _, _, size in frames))
+        frames.clear()
+        rested = time.perf_counter()
+        await pilot.pause(5 * explore_view.REST)  # the keys rest: the thumbnails follow
+        rest_frames = list(frames)
     latencies.sort()
     cpu.sort()
     sizes.sort()
@@ -196,6 +212,12 @@ async def key_latency(ae: Path | None, vae: Path | None, presses: int) -> None:
         f"bytes written per press:          median {sizes[n // 2]:,}  max {sizes[-1]:,}  (full screen {COLUMNS}x{ROWS})"
     )
     print(f"pilot.press + pause wall time:    median {sorted(walls)[n // 2] * 1000:5.1f} ms (Pilot's idle waits)")
+    if rest_frames:
+        after = (rest_frames[-1][0] - rested) * 1000
+        print(
+            f"once the keys rest, the thumbnails: {sum(size for _, _, size in rest_frames):,} bytes, "
+            f"{after:.0f} ms after the last press ({explore_view.REST * 1000:.0f} ms of rest)"
+        )
 
 
 def main() -> None:

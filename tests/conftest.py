@@ -203,3 +203,20 @@ def fixed_checkpoints(tmp_path_factory) -> tuple[Path, Path]:
         save(folder / f"{kind}.safetensors", build_model(kind, latent_dim=2), meta, codes=fixed_codes(kind))
         paths.append(folder / f"{kind}.safetensors")
     return paths[0], paths[1]
+
+
+def sample_validation_images(slot, data_dir):
+    """An images loader for ExplorerApp that needs no data set: for each code, a digit of its label from the
+    embedded sample (the k-th code of a label gets the k-th sample image of it), so thumbnails are real digits."""
+    from tui_ae.data import SAMPLE_DIR, read_idx
+    from tui_ae.tui.nearest import ValidationImages
+
+    images = read_idx(SAMPLE_DIR / "train-images-idx3-ubyte.gz")
+    labels = read_idx(SAMPLE_DIR / "train-labels-idx1-ubyte.gz")
+    by_label = {label: np.flatnonzero(labels == label) for label in range(10)}
+    rank = np.zeros(len(slot.labels), np.int64)
+    for label in range(10):
+        mine = slot.labels == label
+        rank[mine] = np.arange(mine.sum())
+    chosen = np.array([by_label[int(label)][r % len(by_label[int(label)])] for label, r in zip(slot.labels, rank)])
+    return ValidationImages.of(images[chosen], slot.labels.copy())

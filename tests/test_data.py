@@ -86,3 +86,46 @@ def test_device_loader_yields_every_image_once_per_epoch_in_a_new_order():
     assert epochs[0] != epochs[1]
     ordered = data.DeviceLoader(digits, batch_size=4, device=torch.device("cpu"), shuffle=False)
     assert torch.cat([y for _, y in ordered]).tolist() == list(range(10))
+
+
+@pytest.mark.parametrize("name", ["items-idx3-ubyte", "items-idx3-ubyte.gz"])
+def test_read_idx_rows_reads_only_the_items_asked_for_in_their_order(tmp_path, name):
+    images, _ = fake_digits(50, seed=4)
+    write_idx(tmp_path / name, images)
+    rows = np.array([49, 0, 7, 7, 31, 12])  # any order, repeats too
+    np.testing.assert_array_equal(data.read_idx_rows(tmp_path / name, rows, chunk=8), images[rows])
+    assert data.read_idx_rows(tmp_path / name, np.array([], dtype=np.int64)).shape == (0, 28, 28)
+    with pytest.raises(DataError, match="holds 50 items"):
+        data.read_idx_rows(tmp_path / name, np.array([50]))
+
+
+def test_read_idx_rows_refuses_truncated_and_foreign_files(tmp_path):
+    images, _ = fake_digits(20, seed=0)
+    write_idx(tmp_path / "full", images)
+    (tmp_path / "short").write_bytes((tmp_path / "full").read_bytes()[:-100])
+    (tmp_path / "png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    with pytest.raises(DataError, match="truncated"):
+        data.read_idx_rows(tmp_path / "short", np.array([0]))
+    with pytest.raises(DataError, match="not an IDX file"):
+        data.read_idx_rows(tmp_path / "png", np.array([0]))
+
+
+def test_the_validation_digits_are_the_split_training_validated_on(tmp_path, monkeypatch):
+    write_fake_raw(tmp_path / "MNIST" / "raw", n_train=250)
+    raw = data.find_raw_dir("mnist", tmp_path)
+    _, val = data.train_val_split(data.read_split(raw, "train", "x"))
+    images, labels, source = data.read_validation_digits({"dataset": "mnist", "data_source": f"mnist:{raw}"})
+    np.testing.assert_array_equal(images, val.images.numpy())  # the same 50 images, in the same order
+    np.testing.assert_array_equal(labels, val.labels.numpy())
+    assert images.dtype == np.uint8 and images.flags.owndata and source == f"mnist:{raw.resolve()}"
+    again, _, _ = data.read_validation_digits({"dataset": "mnist"}, data_dir=tmp_path)  # --data-dir
+    np.testing.assert_array_equal(again, images)
+
+
+def test_the_validation_digits_of_a_model_trained_on_the_sample_are_the_samples(tmp_path, monkeypatch):
+    write_fake_raw(tmp_path / "MNIST" / "raw", n_train=250)
+    monkeypatch.setenv("TUI_AE_DATA", str(tmp_path))  # another MNIST in the cache: not what it was trained on
+    images, labels, source = data.read_validation_digits({"dataset": "mnist", "data_source": data.SAMPLE_SOURCE})
+    assert len(labels) == 2_000 and source == data.SAMPLE_SOURCE  # 20% of the sample's 10,000
+    with pytest.raises(DataError, match="no mnist files in"):
+        data.read_validation_digits({"dataset": "mnist", "data_source": "mnist:/gone"}, data_dir=tmp_path / "x")

@@ -274,8 +274,12 @@ def explore(
     ] = "upper",
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="Where the test images for compare mode are."),
+        typer.Option(help="Where the data set is: compare mode's test images, the nearest validation images."),
     ] = None,
+    watch: Annotated[
+        bool,
+        typer.Option(help="Re-read a checkpoint when its file changes (a training run's); wait for one not there yet."),
+    ] = False,
 ) -> None:
     """Walk the AE's and the VAE's latent spaces and compare their digits."""
     from tui_ae.checkpoint import read_header
@@ -286,12 +290,15 @@ def explore(
     for kind, path in chosen.items():
         default = CHECKPOINT_DIR / f"{kind}.safetensors"
         candidate = path or default
-        if path is None and not candidate.exists():
+        if path is None and not candidate.exists() and not watch:
             found[kind] = None  # the panel says how to train it
             continue
         try:
             header = read_header(candidate)
         except TuiAeError as e:
+            if watch:  # not written yet, or cut short: the app waits for the file to change
+                found[kind] = candidate
+                continue
             raise fail(str(e)) from None
         if header.kind != kind:
             raise fail(f"{candidate} holds the {header.kind.upper()} model; pass it with --{header.kind}")
@@ -307,7 +314,7 @@ def explore(
     use_color_system(mode)  # before textual is imported, which reads it then
     from tui_ae.tui.app import ExplorerApp
 
-    ExplorerApp(found["ae"], found["vae"], color_mode=mode, glyph=glyph, data_dir=data_dir).run()
+    ExplorerApp(found["ae"], found["vae"], color_mode=mode, glyph=glyph, data_dir=data_dir, watch=watch).run()
 
 
 @app.command()

@@ -73,6 +73,40 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(shape)
 
 
+def read_idx_rows(path: Path, rows: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """Only the given items (along the first axis, in the order given) of an IDX file of unsigned bytes.
+
+    Read a chunk of items at a time, so that picking 12,000 of MNIST's 60,000 images never
+    holds the other 48,000 in memory, even for a moment.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            head = f.read(4)
+            if len(head) < 4 or head[0:3] != b"\x00\x00\x08":
+                raise DataError(f"{path} is not an IDX file of unsigned bytes")
+            sizes = f.read(4 * head[3])
+            shape = tuple(int.from_bytes(sizes[4 * i : 4 * i + 4], "big") for i in range(head[3]))
+            if not shape or len(rows) and not 0 <= rows.min() <= rows.max() < shape[0]:
+                raise DataError(f"{path} holds {shape[0] if shape else 0} items, fewer than asked for")
+            item = math.prod(shape[1:])
+            order = np.argsort(rows, kind="stable")
+            wanted = rows[order]  # ascending: each chunk's are a run of them
+            out = np.empty((len(rows), *shape[1:]), dtype=np.uint8)
+            for first in range(0, shape[0], chunk):
+                count = min(chunk, shape[0] - first)
+                data = f.read(count * item)
+                if len(data) != count * item:
+                    raise DataError(f"{path} is truncated: expected {math.prod(shape)} values")
+                lo, hi = np.searchsorted(wanted, [first, first + count])
+                block = np.frombuffer(data, dtype=np.uint8).reshape(count, *shape[1:])
+                out[order[lo:hi]] = block[wanted[lo:hi] - first]
+    except (OSError, EOFError) as e:
+        raise DataError(f"cannot read {path}: {e}") from None
+    return out
+
+
 def _find(directory: Path, name: str) -> Path | None:
     for candidate in (directory / name, directory / f"{name}.gz"):
         if candidate.is_file():
@@ -176,11 +210,42 @@ def train_val_split(
     digits: Digits, val_fraction: float = VAL_FRACTION, seed: int = SPLIT_SEED
 ) -> tuple[Digits, Digits]:
     """The homework's random_split of the training set, with a fixed generator."""
-    n_val = int(len(digits) * val_fraction)
-    if n_val == 0 or n_val == len(digits):
-        raise DataError(f"{len(digits)} training images are too few to split into training and validation")
-    order = torch.randperm(len(digits), generator=torch.Generator().manual_seed(seed))
-    return digits.subset(order[n_val:]), digits.subset(order[:n_val])
+    train, val = split_indices(len(digits), val_fraction, seed)
+    return digits.subset(train), digits.subset(val)
+
+
+def split_indices(
+    n: int, val_fraction: float = VAL_FRACTION, seed: int = SPLIT_SEED
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(training, validation) indices of a training set of n images, as train_val_split draws them."""
+    n_val = int(n * val_fraction)
+    if n_val == 0 or n_val == n:
+        raise DataError(f"{n} training images are too few to split into training and validation")
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return order[n_val:], order[:n_val]
+
+
+def read_validation_digits(meta: dict, data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+    """The validation images a checkpoint's map encodes, in its order: (images (N, 28, 28), labels (N,), source).
+
+    The training split of the data set it was trained on, found as read_test_digits finds it
+    (never downloaded; the embedded sample for a model trained on it), split as training split
+    it. Only the validation images are read out of the file: the explorer keeps them.
+    """
+    source = meta.get("data_source", "")
+    if data_dir is None and source == SAMPLE_SOURCE:
+        raw_dir = SAMPLE_DIR
+    else:
+        data_dir = data_dir or recorded_dir(source)
+        raw_dir, source = locate(meta.get("dataset", "mnist"), data_dir, download=False, notify=lambda _: None)
+    image_file, label_file = (_find(raw_dir, name) for name in FILES["train"])
+    labels = read_idx(label_file)
+    _, val = split_indices(len(labels))
+    rows = val.numpy()
+    images = read_idx_rows(image_file, rows)
+    if images.shape[1:] != (28, 28):
+        raise DataError(f"{raw_dir} does not hold 28x28 images")
+    return images, labels[rows], source
 
 
 class DeviceLoader:

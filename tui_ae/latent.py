@@ -5,6 +5,7 @@ Shared by the explorer and the figures; numpy and the standard library only.
 
 from __future__ import annotations
 
+import math
 from statistics import NormalDist
 
 import numpy as np
@@ -39,3 +40,9 @@ def quantile_points(cols: int, rows: int) -> np.ndarray:
     xs = np.array([inv_cdf((i + 0.5) / cols) for i in range(cols)])
     ys = np.array([inv_cdf(1 - (j + 0.5) / rows) for j in range(rows)])
     return np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+
+
+def log_prior(z: np.ndarray) -> float:
+    """log N(z; 0, I): the VAE's prior density at the code z, in nats."""
+    z = np.asarray(z, dtype=np.float64)
+    return float(-0.5 * (z.size * math.log(2 * math.pi) + np.sum(z * z)))

@@ -171,6 +171,11 @@ def _label_style(label: int, mode: ColorMode) -> Style | None:
     return Style(color=color if mode == "truecolor" else color.downgrade(ColorSystem.EIGHT_BIT))
 
 
+def label_style(label: int, mode: ColorMode) -> Style | None:
+    """The style a map draws a label's points in (None in mono: the terminal's own)."""
+    return _label_style(label, mode)
+
+
 def _label_char(label: int, mode: ColorMode, marker: str) -> str:
     """The marker where colours tell labels apart, else the digit itself."""
     return marker if mode in ("truecolor", "256") else str(label)

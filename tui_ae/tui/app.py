@@ -22,6 +22,7 @@ from textual.geometry import Size
 from textual.reactive import var
 from textual.widget import Widget
 from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
 
 from tui_ae.render import ColorMode, Glyph, legend_segments
 from tui_ae.tui.compare_view import CompareView
@@ -34,6 +35,7 @@ from tui_ae.tui.keys import bindings
 from tui_ae.tui.latent_map import LatentMap
 from tui_ae.tui.loading import ModelLoader, OneTorchThread, checkpoint_model, load_models
 from tui_ae.tui.messages import ModelFailed, ModelLoaded
+from tui_ae.tui.nearest import ImagesLoader, validation_images
 from tui_ae.tui.quiet_gc import REST, QuietCollector
 from tui_ae.tui.slot import Slot
 from tui_ae.tui.too_small import TooSmallScreen
@@ -53,14 +55,20 @@ def layout_class(width: int, height: int) -> str | None:
     return "-compact"  # halved: 14x7
 
 
-def map_panel(slot: Slot, mode: ColorMode) -> Widget:
-    """A model's latent map, or where there is none, why not."""
-    if not slot.usable:
+def map_panel(slot: Slot, mode: ColorMode, watching: bool = False) -> Widget:
+    """A model's latent map, or where there is none, why not (a watched file gets a map to fill when it comes)."""
+    if not slot.usable and not (watching and slot.path is not None):
         return Static(slot.error or "", id=f"{slot.kind}-missing", classes="map-panel missing")
     panel = LatentMap(slot.points, slot.labels, slot.bounds, mode=mode, id=f"{slot.kind}-map", classes="map-panel")
-    n = len(slot.points)
-    panel.border_subtitle = f"{n:,} validation points" if n else "no points stored in this checkpoint"
+    panel.border_subtitle = map_subtitle(slot)
     return panel
+
+
+def map_subtitle(slot: Slot) -> str:
+    if not slot.usable:
+        return (slot.error or "").split("\n")[0]
+    n = len(slot.points)
+    return f"{n:,} validation points" if n else "no points stored in this checkpoint"
 
 
 class ExplorerApp(App):
@@ -82,11 +90,18 @@ class ExplorerApp(App):
         data_dir: Path | None = None,
         seed: int | None = None,
         model_loader: ModelLoader | None = checkpoint_model,  # None: the digits stay "loading" (the first frame)
+        watch: bool = False,  # re-read a checkpoint when its file changes (explore --watch)
+        images_loader: ImagesLoader | None = validation_images,  # the images behind the codes; None: maps unmeasured
     ) -> None:
         super().__init__(ansi_color=color_mode == "16")  # 16 colours: the terminal's own palette
         self.color_mode, self.glyph, self.data_dir, self.seed = color_mode, glyph, data_dir, seed
-        self.model_loader = model_loader
+        self.model_loader, self.images_loader = model_loader, images_loader
         self.slots = {kind: Slot.open(kind, path) for kind, path in zip(KINDS, (ae_path, vae_path))}
+        self.watch = None
+        if watch:
+            from tui_ae.tui.watch import CheckpointWatch  # only for --watch: not on the first frame's path
+
+            self.watch = CheckpointWatch(self.slots)
         self.quiet_gc = QuietCollector()
         self.torch_threads = OneTorchThread()
         self._mono = Monochrome()
@@ -101,7 +116,7 @@ class ExplorerApp(App):
     # -- layout ------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         # Flat on purpose: every container under a repainted cell is repainted with it.
-        panels = {kind: map_panel(slot, self.color_mode) for kind, slot in self.slots.items()}
+        panels = {kind: map_panel(slot, self.color_mode, self.watch is not None) for kind, slot in self.slots.items()}
         maps = {kind: panel for kind, panel in panels.items() if isinstance(panel, LatentMap)}
         look = {"mode": self.color_mode, "glyph": self.glyph}
         # The interpolation's large decodings, between the maps (hidden in the other modes).
@@ -111,7 +126,9 @@ class ExplorerApp(App):
             yield from markers.values()
             yield panels["vae"]
         yield Static(Text.assemble(*((s.text, s.style) for s in legend_segments(self.color_mode))), id="legend")
-        self.explorer = ExploreView(self.slots, panels, **look, id="explore")
+        self.explorer = ExploreView(
+            self.slots, panels, **look, data_dir=self.data_dir, images_loader=self.images_loader, id="explore"
+        )
         self.compare = CompareView(self.slots, maps, **look, data_dir=self.data_dir, seed=self.seed, id="compare")
         self.interpolation = InterpolationView(self.slots, maps, markers, **look, id="interpolation")
         yield self.explorer
@@ -125,6 +142,10 @@ class ExplorerApp(App):
         if self.model_loader is not None:
             # After the first frame: importing torch holds the GIL for most of two seconds.
             self.call_after_refresh(self._start_loading_models)
+        else:
+            self.call_after_refresh(self.explorer.learn_maps)
+        if self.watch is not None:
+            self.set_interval(self.watch.interval, self._poll_checkpoints)
 
     def on_resize(self, event: events.Resize) -> None:
         self._apply_size(event.size)
@@ -147,6 +168,11 @@ class ExplorerApp(App):
         work = partial(load_models, list(self.slots.values()), self.model_loader, self.post_message)
         self.run_worker(work, thread=True, group="models", exclusive=True)
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Once the models are in, the maps' index and images: run beside the loading, they held the digits up."""
+        if event.worker.group == "models" and event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
+            self.explorer.learn_maps()
+
     def on_model_loaded(self, message: ModelLoaded) -> None:
         self.torch_threads.hold()  # before this thread's first decode
         self.slots[message.kind].model = message.model
@@ -155,7 +181,11 @@ class ExplorerApp(App):
             self.set_interval(REST, self.quiet_gc.collect_if_rested)
 
     def on_model_failed(self, message: ModelFailed) -> None:
-        self.slots[message.kind].load_error = message.error
+        slot = self.slots[message.kind]
+        if slot.model is not None:  # a reload (--watch): the model shown stays
+            self.notify(f"Kept the {message.kind.upper()} as it was: {message.error}", severity="warning")
+            return
+        slot.load_error = message.error
         self._model_changed(message.kind)
 
     def _model_changed(self, kind: str) -> None:
@@ -164,7 +194,21 @@ class ExplorerApp(App):
         self.interpolation.models_changed()
         for screen in self.screen_stack:
             if isinstance(screen, GridScreen):
-                screen.redraw()
+                screen.models_changed()
+
+    # -- --watch -----------------------------------------------------------------------------
+    def _poll_checkpoints(self) -> None:
+        for kind in self.watch.poll():
+            slot = self.slots[kind]
+            latent_map = self.explorer.maps[kind]
+            latent_map.show_map(slot.points, slot.labels, slot.bounds)
+            latent_map.border_subtitle = map_subtitle(slot)
+            self.explorer.reloaded(kind)
+            if self.model_loader is not None:
+                from tui_ae.tui.watch import reload_model
+
+                work = partial(reload_model, slot, self.model_loader, self.post_message)
+                self.run_worker(work, thread=True, group=f"reload-{kind}", exclusive=True)
 
     def on_unmount(self) -> None:
         self.quiet_gc.unfreeze()
@@ -216,6 +260,15 @@ class ExplorerApp(App):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    def action_save_svg(self) -> None:
+        """The screen as an SVG in the current folder (Textual's screenshot action would use Downloads)."""
+        try:
+            path = Path(self.save_screenshot(path=str(Path.cwd()))).resolve()
+        except OSError as e:
+            self.notify(f"Could not save the screen: {e.strerror or e}", severity="error")
+        else:
+            self.notify(f"Saved {path}", title="Screenshot")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Help from anywhere but the too-small screen, whose message is all that fits."""

@@ -1,52 +1,88 @@
-"""Explore mode: each model's decoding of its cursor, under the maps, beside the model's details.
+"""Explore mode: each model's decoding of its cursor, under the maps, beside the nearest real digits.
 
 The mode's owner: the cursors (kept in the slots), which model is active, whether the two
 are linked, and the keys that move them, live while it has the focus. It draws the
-crosshairs on the maps it is given and the decoded digits in its own panels. Decoding
-one point takes well under a millisecond on a CPU, so moves decode on the UI thread.
+crosshairs on the maps it is given, the decoded digits in its own panels, and beside each
+the readout of how far the cursor is from the model's codes (every move) and the three
+validation images nearest it (once the keys rest). Decoding one point takes well under a
+millisecond on a CPU, so moves decode on the UI thread; the index, spacing and medoids of
+each map (nearest.py) and the validation images are built in thread workers after the first frame.
 """
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import numpy as np
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.reactive import Initialize, var
+from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Static
 
 from tui_ae.render import ColorMode, Glyph, point_of
 from tui_ae.tui.digit_view import DigitView
+from tui_ae.tui.info_panel import InfoPanel, Neighbour
 from tui_ae.tui.keys import bindings
 from tui_ae.tui.latent_map import LatentMap
+from tui_ae.tui.nearest import (
+    NEIGHBOURS,
+    FactsBuilt,
+    ImagesLoader,
+    ImagesRead,
+    MapFacts,
+    ValidationImages,
+    near,
+    prior_readout,
+    readout,
+    times,
+    validation_images,
+)
+from tui_ae.tui.quiet_gc import release_free_memory
 from tui_ae.tui.slot import Slot
+
+REST = 0.1  # seconds after the last move at which the thumbnails follow the cursor
+
+
+def plain(value: float, decimals: int) -> str:
+    """A number rounded for display, never as "-0" (a value that rounds to zero has no sign)."""
+    return f"{round(value, decimals) + 0.0:.{decimals}f}"
 
 
 def coordinates(name: str, x: float, y: float, width: int) -> str:
     """ "AE (1.23, -4.56)", as precise as fits in width."""
-    for text in (f"{name} ({x:.2f}, {y:.2f})", f"{name} ({x:.1f}, {y:.1f})", f"({x:.1f}, {y:.1f})"):
-        if len(text) <= width:
-            return text
-    return f"({x:.0f}, {y:.0f})"
+    forms = (
+        f"{name} ({plain(x, 2)}, {plain(y, 2)})",
+        f"{name} ({plain(x, 1)}, {plain(y, 1)})",
+        f"({plain(x, 1)}, {plain(y, 1)})",
+    )
+    return next((text for text in forms if len(text) <= width), f"({plain(x, 0)}, {plain(y, 0)})")
 
 
-def model_info(slot: Slot) -> Text:
-    """What does not change as the cursor moves: the model and its map."""
+def model_header(slot: Slot) -> tuple[Text, ...]:
+    """The model's line: its name, epochs and last validation loss; shorter forms after it, for narrow panels."""
     if not slot.usable:
-        return Text()
+        return (Text(),)
     meta = slot.header.meta
     epochs = meta.get("epochs_done", "?")
+    name = Text(slot.kind.upper(), style="bold")
+    long = Text.assemble(name, f" · {epochs} epoch{'' if epochs == 1 else 's'}")
+    if not meta.get("history"):
+        return (long, name)
+    loss = f"{meta['history'][-1]['val']['loss']:.4g}"  # the weights are the last epoch's
+    return (long + f" · val {loss}", Text.assemble(name, f" · {epochs} ep · {loss}"), long, name)
+
+
+def map_details(slot: Slot) -> Text:
+    """What does not change as the cursor moves: the map's extent."""
+    if not slot.usable:
+        return Text()
     x_min, x_max, y_min, y_max = slot.bounds
-    text = Text()
-    text.append(slot.kind.upper(), style="bold")
-    text.append(f" · {epochs} epoch{'' if epochs == 1 else 's'}\n")
-    if meta.get("history"):  # the weights are the last epoch's
-        text.append(f"val loss {meta['history'][-1]['val']['loss']:.4g}\n")
-    text.append(f"latent dim {slot.latent_dim}\n\n", style="dim")
-    text.append(f"x {x_min:.3g} … {x_max:.3g}\ny {y_min:.3g} … {y_max:.3g}\n", style="dim")
-    text.append(f"{len(slot.points):,} points\n", style="dim")
-    return text
+    lines = (f"latent dim {slot.latent_dim}", f"{len(slot.points):,} codes", f"x {x_min:.3g} … {x_max:.3g}")
+    return Text("\n".join((*lines, f"y {y_min:.3g} … {y_max:.3g}")))
 
 
 class ExploreView(Horizontal):
@@ -60,21 +96,37 @@ class ExploreView(Horizontal):
     linked: var[bool] = var(False)  # both cursors move together
 
     def __init__(
-        self, slots: dict[str, Slot], panels: dict[str, Widget], *, mode: ColorMode, glyph: Glyph, id: str | None = None
+        self,
+        slots: dict[str, Slot],
+        panels: dict[str, Widget],
+        *,
+        mode: ColorMode,
+        glyph: Glyph,
+        data_dir: Path | None = None,
+        images_loader: ImagesLoader | None = validation_images,  # None: nothing measured (the first frame, in tests)
+        id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.slots, self.panels = slots, panels  # a map panel per model: its LatentMap, or a Static saying why not
         self.maps = {kind: panel for kind, panel in panels.items() if isinstance(panel, LatentMap)}
-        self.mode, self.glyph = mode, glyph
+        self.mode, self.glyph, self.data_dir, self.images_loader = mode, glyph, data_dir, images_loader
+        self.facts: dict[str, MapFacts] = {}  # by kind, once built for the slot's points
+        self.images: dict[str, ValidationImages] = {}  # by kind, once read
+        self._restless: set[str] = set()  # kinds whose cursor moved since the thumbnails last followed
+        self._rest_timer: Timer | None = None  # one at a time: a key only notes when it came (_rested)
+        self._last_move = 0.0
 
     def compose(self) -> ComposeResult:
-        for kind, slot in self.slots.items():
+        for kind in self.slots:
             yield DigitView(mode=self.mode, glyph=self.glyph, id=f"{kind}-digit")
-            yield Static(model_info(slot), id=f"{kind}-info", classes="info")
+            yield InfoPanel(mode=self.mode, glyph=self.glyph, id=f"{kind}-info", classes="info")
 
     def on_mount(self) -> None:
         self.digit_views = {kind: self.query_one(f"#{kind}-digit", DigitView) for kind in self.slots}
-        self.refit()
+        self.info = {kind: self.query_one(f"#{kind}-info", InfoPanel) for kind in self.slots}
+        for kind in self.slots:
+            self.show_model(kind)
+        self.refit()  # the maps' facts and images come later: the app calls learn_maps once the models are in
 
     # -- state -------------------------------------------------------------------------------
     def watch_active(self) -> None:
@@ -117,9 +169,29 @@ class ExploreView(Horizontal):
             return
         self.linked = not self.linked
 
+    def action_digit(self, digit: int) -> None:
+        """The active cursor (and, when linked, the other) to the medoid of the digit's codes in its own map."""
+        kinds = [self.active] + ([self._other(self.active)] if self.linked else [])
+        missing = []
+        for kind in kinds:
+            slot, facts = self.slots[kind], self.facts.get(kind)
+            if not slot.usable:
+                continue
+            if facts is None or digit not in facts.medoids:
+                missing.append(kind.upper())
+                continue
+            slot.move_to(*(float(v) for v in facts.points[facts.medoids[digit]]))
+            self.show_cursor(kind)
+        if missing:
+            measuring = any(self._facts(kind.lower()) is None for kind in missing)
+            why = "is still being measured" if measuring else f"has no {digit}s"
+            self.notify(f"The {' and the '.join(missing)} map {why}.", severity="warning")
+
     def jump(self, latent_map: LatentMap, x: float, y: float) -> None:
         """A click on a map: its cursor to (x, y), and its model active."""
         kind = next(k for k, m in self.maps.items() if m is latent_map)
+        if not self.slots[kind].usable:  # a watched checkpoint not there yet
+            return
         self.active = kind
         self.slots[kind].move_to(x, y)
         self._moved(kind)
@@ -147,11 +219,28 @@ class ExploreView(Horizontal):
     def _other(kind: str) -> str:
         return "vae" if kind == "ae" else "ae"
 
-    def show_cursor(self, kind: str) -> None:
-        """Crosshair and decoded digit of one model, for its cursor as it is now.
+    def reloaded(self, kind: str) -> None:
+        """A watched checkpoint changed: its model line, its map's facts and its cursor anew (kept in place)."""
+        self.show_model(kind)
+        if not self.slots[self.active].usable:
+            self.active = kind
+        self._show_titles()
+        images = self.images.pop(kind, None)
+        if images is not None and images.fit(self.slots[kind].labels):  # the same validation split, in a new map
+            self.images[kind] = images
+        self.learn_maps((kind,), images=kind not in self.images)
+        self.show_cursor(kind)
 
-        Runs on every key press: what changes is the digit panel and the map's crosshair,
-        so nothing else is touched (the info beside the digit is static).
+    def show_model(self, kind: str) -> None:
+        """The model's line and its map's extent beside its digit: on mount, and after a reload."""
+        slot = self.slots[kind]
+        self.info[kind].show_model(model_header(slot), map_details(slot))
+
+    def show_cursor(self, kind: str) -> None:
+        """Crosshair, decoded digit and distance readout of one model, for its cursor as it is now.
+
+        Runs on every key press: what changes is the digit panel, the map's crosshair and the
+        readout's line, so nothing else is touched; the thumbnails follow once the keys rest.
         """
         slot, view = self.slots[kind], self.digit_views[kind]
         name = kind.upper()
@@ -160,10 +249,99 @@ class ExploreView(Horizontal):
             view.show_message(slot.error or "")
             return
         self.maps[kind].set_cursor(slot.x, slot.y)
-        nearest = slot.nearest()
+        facts = self._facts(kind)
+        if facts is not None and facts.index.size:
+            where = near(facts, slot.x, slot.y)
+            nearest: tuple[int, float] | None = (int(slot.labels[where.indices[0]]), float(where.distances[0]))
+            lines = [readout(where, self.info[kind].content_size.width)]
+            off = where.off_the_data
+        else:
+            nearest, lines, off = slot.nearest(), ["measuring the map…" if len(slot.points) else ""], False
+        if kind == "vae":
+            lines.append(prior_readout(slot, slot.x, slot.y))
+        self.info[kind].show_readout(tuple(lines), off)
         view.border_title = coordinates(name, slot.x, slot.y, view.size.width - 4)
         view.border_subtitle = f"nearest: {nearest[0]}" if nearest else ""
         if slot.model is not None:
             view.show_image(slot.decode(np.array([[slot.x, slot.y]]))[0])
         else:
             view.show_message(slot.load_error or f"loading the {name}…")
+        self._restless.add(kind)
+        self._last_move = time.monotonic()
+        if self._rest_timer is None:
+            self._rest_timer = self.set_timer(REST, self._rested)
+
+    def _rested(self) -> None:
+        """The timer is up: the thumbnails follow if the keys have rested since the last move, else wait on."""
+        self._rest_timer = None
+        wait = REST - (time.monotonic() - self._last_move)
+        if wait > 0.005:
+            self._rest_timer = self.set_timer(wait, self._rested)
+        else:
+            self.show_neighbours()
+
+    def show_neighbours(self) -> None:
+        """The validation images nearest each cursor that moved: once the keys rest."""
+        for kind in self._restless:
+            self._show_neighbours(kind)
+        self._restless.clear()
+
+    def _show_neighbours(self, kind: str) -> None:
+        slot, info = self.slots[kind], self.info[kind]
+        facts, images = self._facts(kind), self.images.get(kind)
+        if not slot.usable:
+            return
+        if images is not None and images.tiles is None:
+            info.show_note(images.why_not)
+        elif facts is None or images is None:
+            info.show_note("finding the nearest validation images…")
+        elif facts.index.size:
+            where = near(facts, slot.x, slot.y, NEIGHBOURS)
+            shown = []
+            for i, code in enumerate(where.indices.tolist()):
+                units = where.units(i)
+                distance = times(units) if units is not None else f"{float(where.distances[i]):.2g}"
+                shown.append(Neighbour(code, images.of_code(code), int(slot.labels[code]), distance))
+            info.show_neighbours(tuple(shown))
+
+    def _facts(self, kind: str) -> MapFacts | None:
+        """The facts of the slot's map as it is now (none yet, or only a replaced map's)."""
+        facts = self.facts.get(kind)
+        return facts if facts is not None and facts.points is self.slots[kind].points else None
+
+    # -- the maps' facts and images, from thread workers -------------------------------------
+    def learn_maps(self, kinds: tuple[str, ...] | None = None, images: bool = True) -> None:
+        """Index each map and read its validation images (again, for the kinds given after a reload)."""
+        chosen = [self.slots[kind] for kind in (kinds or self.slots) if self.slots[kind].usable]
+        if chosen and self.images_loader is not None:
+            self._build_facts([(slot.kind, slot.points, slot.labels) for slot in chosen])
+        if chosen and images and self.images_loader is not None:
+            self._read_images(chosen)
+
+    @work(thread=True, group="map-facts")
+    def _build_facts(self, maps: list[tuple[str, np.ndarray, np.ndarray]]) -> None:
+        for kind, points, labels in maps:
+            self.post_message(FactsBuilt(kind, MapFacts.of(points, labels)))
+        release_free_memory()  # the passes' temporary arrays
+
+    @work(thread=True, group="validation-images")
+    def _read_images(self, slots: list[Slot]) -> None:
+        read: dict[tuple, ValidationImages] = {}  # the AE and the VAE usually share their data: read it once
+        for slot in slots:
+            meta = slot.header.meta
+            key = (meta.get("dataset"), meta.get("data_source"), len(slot.labels), slot.labels.tobytes())
+            if key not in read:
+                read[key] = self.images_loader(slot, self.data_dir)
+            self.post_message(ImagesRead(slot.kind, slot.points, read[key]))
+        release_free_memory()  # the file's chunks
+
+    def on_facts_built(self, message: FactsBuilt) -> None:
+        if message.facts.points is self.slots[message.kind].points:
+            self.facts[message.kind] = message.facts
+            self.show_cursor(message.kind)
+
+    def on_images_read(self, message: ImagesRead) -> None:
+        if message.points is self.slots[message.kind].points:
+            self.images[message.kind] = message.images
+            self._restless.add(message.kind)
+            self.show_neighbours()

@@ -41,8 +41,8 @@ def _moves(step: int) -> tuple[Binding, ...]:
     )
 
 
-def _digits() -> tuple[Binding, ...]:
-    return tuple(Binding(str(d), f"digit({d})", "Digit", show=d == 0, key_display="0-9") for d in range(10))
+def _digits(description: str) -> tuple[Binding, ...]:
+    return tuple(Binding(str(d), f"digit({d})", description, show=d == 0, key_display="0-9") for d in range(10))
 
 
 TITLES: dict[Mode, str] = {
@@ -66,6 +66,11 @@ KEYS: dict[Mode, tuple[Keys, ...]] = {
         ),
         Keys("mouse click", "jump to a point of a map (and make it active)"),
         Keys(
+            "0 – 9",
+            "jump to the medoid of that digit's codes (both cursors, when linked, each in its own map)",
+            _digits("Medoid"),
+        ),
+        Keys(
             "c",
             "compare mode (the homework's Figure 3): a test image, its AE and VAE reconstructions "
             "with their MSE, its encodings marked ◆ on the maps",
@@ -84,7 +89,7 @@ KEYS: dict[Mode, tuple[Keys, ...]] = {
             (Binding("n", "next_image(1)", "Next"), Binding("p", "next_image(-1)", "Prev")),
         ),
         Keys("r", "a random test image", (Binding("r", "random_image", "Random"),)),
-        Keys("0 – 9", "a random test image of that digit", _digits()),
+        Keys("0 – 9", "a random test image of that digit", _digits("Digit")),
         Keys("a", "mark the test image shown as A", (Binding("a", "mark_a", "Mark A"),)),
         Keys(
             "b",
@@ -114,9 +119,20 @@ KEYS: dict[Mode, tuple[Keys, ...]] = {
             "the VAE's grid over its latent bounds or over N(0,1)'s quantiles",
             (Binding("b", "toggle_space", "VAE bounds/N(0,1)"),),
         ),
+        Keys(
+            "+ / -",
+            "more or fewer digits: square grids from 2×2 to 12×12, each digit shrunk as far as it needs",
+            (Binding("plus,equals_sign", "resize(1)", "More"), Binding("minus", "resize(-1)", "Fewer")),
+        ),
+        Keys("tab", "one model's grid full-screen, then the other's, then both", (Binding("tab", "alone", "One"),)),
         Keys("g / escape", "back to exploring", (Binding("escape,g", "app.pop_screen", "Back"),)),
     ),
     "anywhere": (
+        Keys(
+            "ctrl+s",
+            "save the screen as an SVG file in the current folder",
+            (Binding("ctrl+s", "save_svg", "Save SVG", show=False),),
+        ),
         Keys("?", "this help", (Binding("question_mark", "help", "Help"),)),
         Keys("q", "quit", (Binding("q", "quit", "Quit"),)),
     ),

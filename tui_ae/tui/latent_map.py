@@ -4,9 +4,14 @@ Line API: the map's lines are built once per size (render.map_cells/map_lines) a
 kept as runs of segments; the crosshair, the overlays (shapes that compare and
 interpolation draw: an ellipse, a path) and the compare mode's mark are laid over them as
 lines are asked for. A cursor move refreshes only the old and new crosshair's row
-(and column, when it moves sideways), so over SSH a move sends a few hundred bytes of map;
-an overlay's change refreshes only the cells it changed. With no overlay, a line costs
-one dictionary look-up more than without them.
+(and column, when it moves sideways); an overlay's change refreshes only the cells it
+changed. With no overlay, a line costs one dictionary look-up more than without them.
+
+The map is drawn by narrow bands side by side (MapBand), each a slice of its lines. Textual
+writes a repainted region of a line from the left edge of the widget it lies in, not from
+the region's own left edge (ChopsUpdate.render_segments), so in one wide widget a repainted
+column rewrites every row from the map's left edge: about 10 KB a sideways move at 120
+columns. Cut into bands, a column rewrites only its band's few cells a row.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from rich.color import Color, ColorSystem
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
+from textual.app import ComposeResult
 from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
@@ -40,6 +46,9 @@ class Overlay:
     shape: Shape
     glyph: str
     look: Look = "bright"
+
+
+BANDS = 2  # the widgets a map's width is cut into (see above): each more saves less and costs a widget
 
 
 @dataclass(frozen=True)
@@ -81,9 +90,29 @@ def crosshair_styles(mode: ColorMode) -> CrosshairStyles:
     )
 
 
+class MapBand(Widget):
+    """A vertical slice of a LatentMap: its columns of the map's lines, which the map draws and keeps."""
+
+    DEFAULT_CSS = """
+    MapBand { width: 1fr; height: 1fr; }
+    """
+
+    def __init__(self, latent_map: LatentMap) -> None:
+        super().__init__()
+        self.latent_map = latent_map
+
+    start = 0  # the map's column this band's first column shows; the map sets it as it lays them out
+
+    def render_line(self, y: int) -> Strip:
+        return self.latent_map.render_line(y).crop(self.start, self.start + self.size.width)
+
+    def on_resize(self) -> None:
+        self.latent_map.refresh()  # which places the bands anew
+
+
 class LatentMap(Widget):
     DEFAULT_CSS = """
-    LatentMap { width: 1fr; height: 1fr; }
+    LatentMap { width: 1fr; height: 1fr; layout: horizontal; }
     """
     CURSOR, MARK, ROW_LINE, COLUMN_LINE = "╋", "◆", "─", "│"
 
@@ -122,6 +151,36 @@ class LatentMap(Widget):
         self._overlay_rows: dict[int, list[tuple[int, Segment]]] = {}  # all of them by row: (col, cell)
         self._rows: list[list[Segment]] = []  # per row: runs of equal cells
         self._starts: list[list[int]] = []  # per row: the column each run starts at
+        self._lines: dict[int, Strip] = {}  # rows as last drawn, for the bands; dropped when refreshed
+        self._bands: list[MapBand] = []
+
+    def compose(self) -> ComposeResult:
+        self._bands = [MapBand(self) for _ in range(BANDS)]
+        yield from self._bands
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False):
+        """Repaint regions of the map (in its cells), by the bands they fall in."""
+        if repaint:
+            if regions:
+                for region in regions:
+                    for y in range(region.y, region.bottom):
+                        self._lines.pop(y, None)
+            else:
+                self._lines.clear()
+        if not (repaint and regions and self._bands):  # the map's own lines lie under its bands: only theirs show
+            super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+        if repaint:
+            start = 0
+            for band in self._bands:  # side by side from the left, so each starts where the last ended
+                band.start, width = start, band.size.width
+                start += width
+                if not regions or not width:
+                    band.refresh()
+                    continue
+                parts = [region.intersection(Region(band.start, region.y, width, region.height)) for region in regions]
+                if parts := [part.translate((-band.start, 0)) for part in parts if part.area]:
+                    band.refresh(*parts)
+        return self
 
     # -- geometry ----------------------------------------------------------------------------
     @property
@@ -136,6 +195,12 @@ class LatentMap(Widget):
         return cell_of(point[0], point[1], self.bounds, width, height)
 
     # -- state -------------------------------------------------------------------------------
+    def show_map(self, points: np.ndarray, labels: np.ndarray, bounds: Bounds) -> None:
+        """Another map in place of this one (a watched checkpoint changed): rebuilt and repainted whole."""
+        self.points, self.labels, self.bounds = points, labels, bounds
+        self._build()
+        self.refresh()
+
     def set_cursor(self, x: float, y: float) -> None:
         old = self._cursor_cell
         self.cursor_point = (x, y)
@@ -199,7 +264,7 @@ class LatentMap(Widget):
     def _build(self) -> None:
         """The map's rows as runs of equal cells, the widget's style under them, and where each run starts."""
         width, height = self.content_size
-        self._rows, self._starts = [], []
+        self._rows, self._starts, self._lines = [], [], {}
         self._blank = Strip.blank(max(width, 0), self.rich_style)
         if width <= 0 or height <= 0:
             self._cells = np.full((0, 0), -1, np.int8)
@@ -222,6 +287,13 @@ class LatentMap(Widget):
         self._overlay_rows = self._by_row()
 
     def render_line(self, y: int) -> Strip:
+        """Row y as drawn now: for the bands, each of which shows a slice of it."""
+        line = self._lines.get(y)
+        if line is None:
+            line = self._lines[y] = self.map_line(y)
+        return line
+
+    def map_line(self, y: int) -> Strip:
         width, height = self.content_size
         if self._cells.shape != (height, width):
             self._build()
@@ -272,9 +344,9 @@ class LatentMap(Widget):
         return runs[:k] + pieces + runs[k + 1 :], starts[:k] + at + starts[k + 1 :]
 
     def on_click(self, event: events.Click) -> None:
-        offset = event.get_content_offset(self)
         width, height = self.grid
-        if offset is None or width == 0:
+        if event.screen_offset not in self.content_region or width == 0:
             return
+        offset = event.screen_offset - self.content_region.offset  # the click lands on a band: from the screen
         x, y = point_of(offset.x, offset.y, self.bounds, width, height)
         self.post_message(self.Clicked(self, x, y))

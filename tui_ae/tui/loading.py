@@ -15,6 +15,7 @@ from textual.message import Message
 
 from tui_ae.errors import TuiAeError
 from tui_ae.tui.messages import ModelFailed, ModelLoaded
+from tui_ae.tui.quiet_gc import release_free_memory
 from tui_ae.tui.slot import Slot
 
 ModelLoader = Callable[[Path, str], Any]  # (checkpoint, kind) -> the model in eval mode; raises TuiAeError
@@ -43,6 +44,7 @@ def load_models(slots: Iterable[Slot], loader: ModelLoader, post: Callable[[Mess
             post(ModelFailed(slot.kind, str(e)))
         else:
             post(ModelLoaded(slot.kind, model))
+    release_free_memory()  # what reading the checkpoints left in this thread's heap
 
 
 class OneTorchThread:

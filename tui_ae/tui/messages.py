@@ -38,5 +38,5 @@ class TestImagesFailed(Message):
 
 @dataclass
 class GridDecoded(Message):
-    key: tuple  # what was asked for: (kind, space, cols, rows, half); stale answers are dropped
-    mosaic: np.ndarray  # (rows * 28, cols * 28) in [0, 1], halved when key says so
+    key: tuple  # what was asked for: (kind, space, cols, rows, scale); stale answers are dropped
+    mosaic: np.ndarray  # (rows * 28, cols * 28) in [0, 1], shrunk as key's scale says

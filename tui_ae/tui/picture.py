@@ -95,7 +95,9 @@ class Picture(Widget):
                 strip = strip.crop(0, size.width)
             left = (size.width - strip.cell_length) // 2
             right = size.width - strip.cell_length - left
-            centred.append(Strip.join([Strip.blank(left, style), strip, Strip.blank(right, style)]))
+            if left or right:  # a digit that fills its panel (most of them) is drawn as it is
+                strip = Strip.join([Strip.blank(left, style), strip, Strip.blank(right, style)])
+            centred.append(strip)
         return [Strip.blank(size.width, style)] * top + centred
 
     def render_line(self, y: int) -> Strip:

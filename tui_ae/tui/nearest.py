@@ -1,0 +1,178 @@
+"""What explore mode knows of a map's codes besides where they lie, and the images behind them.
+
+For each model: a bucket index of its codes (the nearest to the cursor on every key), their
+typical spacing (the readout's unit) and each digit's medoid (the digit keys' targets), built
+from the stored map in a thread worker after the first frame. And the validation images the
+codes are the encodings of, rebuilt from the data set as training split it, and checked against
+the map's labels before a thumbnail is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from textual.message import Message
+
+from tui_ae.errors import TuiAeError
+from tui_ae.latent import log_prior
+from tui_ae.tui.slot import Slot
+
+if TYPE_CHECKING:  # imported where used: the first frame needs none of it
+    from tui_ae.neighbours import GridIndex, Spacing
+
+NEIGHBOURS = 3  # validation images shown beside each decoded digit
+
+
+@dataclass(frozen=True)
+class MapFacts:
+    """A map's codes, indexed; built from one reading of the checkpoint (a reload builds new facts)."""
+
+    points: np.ndarray  # (N, 2): what the index holds, to tell these facts from a reloaded map's
+    index: GridIndex
+    spacing: Spacing | None  # None: too few codes, or too many in one place, to measure by
+    medoids: dict[int, int]  # label -> index of its medoid code
+
+    @classmethod
+    def of(cls, points: np.ndarray, labels: np.ndarray) -> MapFacts:
+        from tui_ae.neighbours import GridIndex, Spacing, class_medoids
+
+        index = GridIndex(points)
+        return cls(points, index, Spacing.of(index), class_medoids(points, labels))
+
+
+@dataclass(frozen=True)
+class Near:
+    """Where the cursor is relative to a map's codes."""
+
+    indices: np.ndarray  # (k,) the nearest codes, nearest first
+    distances: np.ndarray  # (k,) their distances, in latent units
+    spacing: Spacing | None
+
+    @property
+    def off_the_data(self) -> bool:
+        return self.spacing is not None and bool(len(self.distances)) and self.spacing.off_the_data(self.distances[0])
+
+    def units(self, i: int) -> float | None:
+        """Distance i in spacings; None where the map has no spacing to count in."""
+        return self.spacing.units(float(self.distances[i])) if self.spacing else None
+
+
+def near(facts: MapFacts, x: float, y: float, k: int = 1) -> Near:
+    indices, distances = facts.index.nearest(x, y, k)
+    return Near(indices, distances, facts.spacing)
+
+
+def times(units: float) -> str:
+    """A distance in spacings, short: 0.83×, 9.1×, 123×."""
+    if units < 10:
+        return f"{units:.2f}×"
+    return f"{units:.1f}×" if units < 100 else f"{units:,.0f}×"
+
+
+def readout(near: Near, width: int) -> str:
+    """The one-line distance readout, as long as fits in width."""
+    if not len(near.distances):
+        return ""
+    units = near.units(0)
+    if units is None:
+        distance = f"{float(near.distances[0]):.3g}"
+        forms = (f"nearest code at {distance}", f"nearest {distance}", distance)
+    elif near.off_the_data:
+        forms = (f"off the data: {times(units)} spacing", f"off the data {times(units)}", "off the data")
+    else:
+        forms = (f"nearest code {times(units)} spacing", f"nearest {times(units)}", times(units))
+    return next((form for form in forms if len(form) <= width), forms[-1][:width])
+
+
+def prior_readout(slot: Slot, x: float, y: float) -> str:
+    """The VAE's log-density of the cursor's code under its prior N(0, I) (the dimensions past two at 0)."""
+    z = np.zeros(slot.latent_dim)
+    z[:2] = (x, y)
+    return f"log p(z) {log_prior(z):.2f}".replace("-", "−")
+
+
+# -- the validation images -------------------------------------------------------------------------------------
+
+
+TILES = (14, 8)  # thumbnails' sizes: the image halved, or its central 24x24 in thirds (MNIST's rim is blank)
+
+
+def thumbnails(images: np.ndarray, chunk: int = 1024) -> dict[int, np.ndarray]:
+    """(N, 28, 28) uint8 images as the thumbnails drawn of them: {14: (N, 14, 14), 8: (N, 8, 8)} uint8.
+
+    Kept instead of the images: 260 bytes an image rather than 784 (3 MB for 12,000, not 9.4).
+    """
+    tiles = {tile: np.empty((len(images), tile, tile), np.uint8) for tile in TILES}
+    for start in range(0, len(images), chunk):
+        pixels = images[start : start + chunk].astype(np.float32)  # a chunk at a time: 3 MB of floats
+        n = len(pixels)
+        halves = pixels.reshape(n, 14, 2, 14, 2).mean(axis=(2, 4))
+        thirds = pixels[:, 2:26, 2:26].reshape(n, 8, 3, 8, 3).mean(axis=(2, 4))
+        tiles[14][start : start + n] = np.rint(halves)
+        tiles[8][start : start + n] = np.rint(thirds)
+    return tiles
+
+
+@dataclass(frozen=True)
+class ValidationImages:
+    """Thumbnails of a map's validation images, in the map's order; or why there are none."""
+
+    tiles: dict[int, np.ndarray] | None  # tile size -> (N, tile, tile) uint8 (thumbnails())
+    why_not: str = ""
+    labels: np.ndarray | None = None  # (N,) the labels they were checked against: a reloaded map with these keeps them
+
+    @classmethod
+    def of(cls, images: np.ndarray, labels: np.ndarray) -> ValidationImages:
+        return cls(thumbnails(images), labels=labels)
+
+    def fit(self, labels: np.ndarray) -> bool:
+        """Whether these are the images of a map with these labels (a new epoch's map of the same split)."""
+        return self.tiles is not None and np.array_equal(self.labels, labels)
+
+    def of_code(self, index: int) -> dict[int, np.ndarray]:
+        """The thumbnails of one code's image, by size."""
+        return {tile: images[index] for tile, images in self.tiles.items()}
+
+
+def validation_images(slot: Slot, data_dir: Path | None) -> ValidationImages:
+    """The images behind a slot's codes, rebuilt as training split them (runs in a thread: reads files, imports torch).
+
+    The split is checked against the stored map: as many images as codes, with the same labels in
+    the same order. Anything else (another data set, a changed split, a missing folder) is said, not shown.
+    """
+    from tui_ae import data  # imports torch, for the split's generator
+
+    if not len(slot.points):
+        return ValidationImages(None, "no codes stored in this checkpoint")
+    try:
+        images, labels, _ = data.read_validation_digits(slot.header.meta, data_dir)
+    except TuiAeError as e:
+        return ValidationImages(None, f"no validation images: {e}")
+    if len(labels) != len(slot.labels):
+        counts = f"{len(labels):,} images, the map {len(slot.labels):,} codes"
+        return ValidationImages(None, f"no validation images: the data's validation split has {counts}")
+    if not np.array_equal(labels, slot.labels):
+        return ValidationImages(None, "no validation images: the data's validation split does not match the map")
+    return ValidationImages.of(images, labels)
+
+
+ImagesLoader = Callable[[Slot, Path | None], ValidationImages]  # (slot, --data-dir) -> its images; tests give others
+
+
+@dataclass
+class FactsBuilt(Message):
+    """A worker built a map's facts (for the points it was given: a reload may have come since)."""
+
+    kind: str
+    facts: MapFacts
+
+
+@dataclass
+class ImagesRead(Message):
+    kind: str
+    points: np.ndarray  # the map they were checked against
+    images: ValidationImages
