@@ -220,3 +220,28 @@ def sample_validation_images(slot, data_dir):
         rank[mine] = np.arange(mine.sum())
     chosen = np.array([by_label[int(label)][r % len(by_label[int(label)])] for label, r in zip(slot.labels, rank)])
     return ValidationImages.of(images[chosen], slot.labels.copy())
+
+
+# -- the explorer's Pilot tests ---------------------------------------------------------------------------------
+
+
+async def settle(pilot, rest: float = 0.0) -> None:
+    """Let workers start, finish, and their messages land (and, given rest, timers that wait for the keys to rest)."""
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    if rest:
+        await pilot.pause(rest)
+    await pilot.pause()
+
+
+def info_text(app) -> str:
+    """The compare mode's side panel as drawn at its width."""
+    import io
+
+    from rich.console import Console
+
+    info = app.compare.query_one("#compare-info")
+    console = Console(width=info.content_size.width, file=io.StringIO(), record=True, color_system=None)
+    console.print(info.content)
+    return console.export_text()

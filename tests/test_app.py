@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import explorer_meta, write_fake_raw
+from conftest import explorer_meta, settle, write_fake_raw
 from rich.console import Console
 from textual import events
 from textual.geometry import Region
@@ -37,14 +37,6 @@ from tui_ae.tui.too_small import TooSmallScreen
 
 SIZE = (100, 32)
 README = Path(__file__).parent.parent / "README.md"
-
-
-async def settle(pilot) -> None:
-    """Let workers start, finish, and their messages land."""
-    for _ in range(3):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 @pytest.fixture

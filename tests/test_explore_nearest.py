@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import explorer_meta, fake_digits, write_fake_mnist, write_fake_raw
+from conftest import settle as settle_workers
 from textual.geometry import Region
 
 from tui_ae.checkpoint import LatentCodes, save
@@ -23,11 +24,7 @@ SIZE = (120, 40)
 
 async def settle(pilot) -> None:
     """Let workers start, finish, and their messages land, and the thumbnails' rest pass."""
-    for _ in range(3):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause(2 * explore_view.REST)
-    await pilot.pause()
+    await settle_workers(pilot, rest=2 * explore_view.REST)
 
 
 def known_points() -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import settle
 
 from tui_ae.latent import grid_points
 from tui_ae.tui.app import ExplorerApp
@@ -12,13 +13,6 @@ from tui_ae.tui.grid_screen import GridScreen
 from tui_ae.tui.grid_view import GridView, grid_shape, mosaic, next_side
 
 SIZE = (120, 40)
-
-
-async def settle(pilot) -> None:
-    for _ in range(3):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 @pytest.fixture

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import explorer_meta
-from rich.console import Console
+from conftest import explorer_meta, info_text, settle
 from textual.geometry import Region
 
 from tui_ae.checkpoint import load, read_codes, save
@@ -19,23 +17,6 @@ from tui_ae.tui.latent_map import LatentMap
 from tui_ae.tui.picture import halve
 from tui_ae.tui.slot import Slot
 from tui_ae.tui.strip_view import StripView
-
-
-async def settle(pilot) -> None:
-    """Let workers start, finish, and their messages land."""
-    for _ in range(3):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-def info_text(app: ExplorerApp) -> str:
-    """The compare mode's side panel as drawn at its width."""
-    info = app.compare.query_one("#compare-info")
-    console = Console(width=info.content_size.width, file=io.StringIO(), record=True, color_system=None)
-    console.print(info.content)
-    return console.export_text()
-
 
 # -- interpolation --------------------------------------------------------------------------------------------
 

@@ -4,17 +4,11 @@ a row, not the map's: the bands must show exactly the map's lines, and a move mu
 from __future__ import annotations
 
 import pytest
+from conftest import settle
 from textual.geometry import Region
 
 from tui_ae.tui.app import ExplorerApp
 from tui_ae.tui.latent_map import MapBand
-
-
-async def settle(pilot) -> None:
-    for _ in range(3):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def shown(latent_map) -> list[str]:

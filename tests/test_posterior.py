@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import write_fake_raw
-from rich.console import Console
+from conftest import info_text, settle, write_fake_raw
 
 from tui_ae.render import cell_of
 from tui_ae.tui.app import ExplorerApp
 from tui_ae.tui.latent_map import LatentMap
 from tui_ae.tui.loading import checkpoint_model
 from tui_ae.tui.slot import Slot
-
-
-async def settle(pilot) -> None:
-    """Let workers start, finish, and their messages land."""
-    for _ in range(3):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-def info_text(app: ExplorerApp) -> str:
-    """The compare mode's side panel as drawn at its width."""
-    info = app.compare.query_one("#compare-info")
-    console = Console(width=info.content_size.width, file=io.StringIO(), record=True, color_system=None)
-    console.print(info.content)
-    return console.export_text()
 
 
 def map_text(latent_map: LatentMap, row: int) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import explorer_meta
+from conftest import explorer_meta, settle
 from typer.testing import CliRunner
 
 from tui_ae.checkpoint import LatentCodes, read_codes, save
@@ -25,13 +25,6 @@ SIZE = (120, 40)
 @pytest.fixture(autouse=True)
 def fast_polls(monkeypatch):
     monkeypatch.setattr(CheckpointWatch, "interval", 0.05)
-
-
-async def settle(pilot) -> None:
-    for _ in range(3):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def until(pilot, condition, polls: int = 200) -> None:
