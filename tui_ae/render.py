@@ -82,11 +82,16 @@ def _grey_codes(pixels: np.ndarray, mode: ColorMode) -> np.ndarray:
     return levels if mode == "truecolor" else GREY_CODES[np.searchsorted(GREY_MIDPOINTS, levels)]
 
 
-@lru_cache(maxsize=4096)  # a digit uses a few hundred (fg, bg) pairs; building Styles is the slow part
+GREYS = tuple(Color.from_rgb(level, level, level) for level in range(256))  # truecolor, by level
+PALETTE = tuple(Color.from_ansi(code) for code in range(256))  # the 256-colour palette, by number
+
+
+@lru_cache(maxsize=4096)  # a digit uses a few hundred (fg, bg) pairs
 def _grey_style(fg: int, bg: int, mode: ColorMode) -> Style:
-    if mode == "truecolor":
-        return Style(color=Color.from_rgb(fg, fg, fg), bgcolor=Color.from_rgb(bg, bg, bg))
-    return Style(color=Color.from_ansi(fg), bgcolor=Color.from_ansi(bg))
+    # Style.from_color: about 20x faster than Style(color=..., bgcolor=...), and the same Style.
+    # A decoded digit at 1x is a new pair in most of its cells, so this runs on every key.
+    colors = GREYS if mode == "truecolor" else PALETTE
+    return Style.from_color(colors[fg], colors[bg])
 
 
 def digit_lines(
