@@ -2,13 +2,14 @@
 
     python benchmarks/explore_latency.py [--ae checkpoints/ae.safetensors] [--vae ...] [--runs 5] [--presses 200]
 
-Both parts run this checkout's code (not an installed tui-ae, which may be another checkout's).
+Every part runs this checkout's code (not an installed tui-ae, which may be another checkout's).
 
-1. Start-up: `python -m tui_ae explore` is spawned in a pseudo-terminal (120x40,
-   truecolor) and its output read until it holds the whole first frame: both maps' titles, the
-   legend's last entry and the footer, with the digit panels still loading (ANSI
-   escapes stripped before matching). Timed from just before the spawn, so Python's
-   start-up and every import are included. Then until the decoded digits arrive.
+1. Start-up: `python -m tui_ae explore` (its bytecode compiled first, as an installed
+   tui-ae's is) is spawned in a pseudo-terminal (120x40, truecolor) and its output read
+   until it holds the whole first frame: both maps' titles, the legend's last entry and
+   the footer, with the digit panels still loading (ANSI escapes stripped before matching).
+   Timed from just before the spawn, so Python's start-up and every import are included.
+   Then until the decoded digits arrive.
 2. Memory: the same process's VmRSS (and peak VmHWM) from /proc once both models
    are loaded and the nearest validation images shown beside them, after compare mode
    has loaded the test images, and after grid mode.
@@ -20,12 +21,15 @@ Both parts run this checkout's code (not an installed tui-ae, which may be anoth
    (>= 20 ms of sleeping) is not part of the figure; its wall time is reported apart.
    The thumbnails of the nearest validation images follow once the keys rest (0.1 s), so
    not within a burst: the frame they make after the last press is reported apart.
+4. Key latency in a terminal: the same presses written to `tui-ae explore` in a
+   pseudo-terminal (the real driver), each timed to the end mark of the frame it caused.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import fcntl
 import os
 import re
@@ -45,6 +49,12 @@ CAPTION = re.compile(rb"\d \d+\.\d+\xc3\x97")  # a thumbnail's caption, "7 0.83\
 ANSI = re.compile(rb"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|[@-Z\\-_])")
 FIRST_FRAME = [b"AE latent space", b"VAE latent space", b"\xe2\x97\x8f 9", b"Quit", b"loading the"]
 COLUMNS, ROWS = 120, 40
+# Textual asks the terminal whether it synchronises output (DEC mode 2026) and, where it does, brackets
+# each frame in begin/end marks: answering yes, as xterm, kitty, WezTerm and tmux >= 3.4 do, makes
+# every finished frame visible in the byte stream.
+SYNC_QUERY, SYNC_SUPPORTED, SYNC_END = b"\x1b[?2026$p", b"\x1b[?2026;2$y", b"\x1b[?2026l"
+ARROWS = {"right": b"\x1b[C", "left": b"\x1b[D", "up": b"\x1b[A", "down": b"\x1b[B"}
+PATTERN = ["right"] * 25 + ["up"] * 12 + ["left"] * 25 + ["down"] * 12  # a loop: every press moves
 
 
 def rss_mb(pid: int) -> tuple[float, float]:
@@ -104,6 +114,9 @@ class Terminal:
 
 
 def startup(argv: list[str], cwd: Path, runs: int) -> None:
+    # The package's bytecode, as an installed tui-ae has it (pip compiles it; so does a first start,
+    # unless PYTHONDONTWRITEBYTECODE is set): otherwise each start compiles every module, about 40 ms.
+    compileall.compile_dir(cwd / "tui_ae", quiet=1)
     firsts, loaded = [], []
     for run in range(runs):
         term = Terminal(argv, cwd)
@@ -163,7 +176,7 @@ async def key_latency(ae: Path | None, vae: Path | None, presses: int) -> None:
             frames.append((time.perf_counter(), time.thread_time(), len(data.encode())))
 
     app._display = encoding_display
-    pattern = ["right"] * 25 + ["up"] * 12 + ["left"] * 25 + ["down"] * 12  # a loop: every press moves
+    pattern = PATTERN
     async with app.run_test(size=(COLUMNS, ROWS)) as pilot:
         for _ in range(3):
             await pilot.pause()
@@ -220,6 +233,81 @@ async def key_latency(ae: Path | None, vae: Path | None, presses: int) -> None:
         )
 
 
+def terminal_keys(argv: list[str], cwd: Path, presses: int) -> None:
+    """Key to finished frame as a terminal sees it: `tui-ae explore` in a pseudo-terminal, its real driver.
+
+    Each arrow key's escape sequence is written to the terminal, and the time taken until the
+    last frame it caused has ended (its end-of-frame mark read back), once 40 ms have passed
+    with no more output. The next key follows then: faster than the thumbnails' rest, as in a
+    burst of key repeats. Includes what Pilot leaves out (the driver's reading and parsing of
+    the key, its writer thread) and leaves out what Pilot adds (its idle waits between events).
+    """
+    term = Terminal(argv, cwd)
+    raw = bytearray()
+
+    def read(timeout: float) -> float | None:
+        """Read what is there within the timeout; the time it arrived, or None."""
+        ready, _, _ = select.select([term.master], [], [], timeout)
+        if not ready:
+            return None
+        raw.extend(os.read(term.master, 1 << 16))
+        return time.perf_counter()
+
+    def read_until(done, timeout: float = 30.0) -> None:
+        deadline = time.perf_counter() + timeout
+        while not done():
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"waiting in {bytes(raw[-500:])!r}")
+            read(0.05)
+
+    try:
+        read_until(lambda: SYNC_QUERY in raw)
+        os.write(term.master, SYNC_SUPPORTED)
+        read_until(lambda: b"\xe2\x96\x80" * 8 in raw)  # a decoded digit's half blocks: the models are in
+        try:  # the nearest images' thumbnails shown (a version of tui-ae without them: on after 10 s)
+            read_until(lambda: CAPTION.search(ANSI.sub(b"", bytes(raw))) is not None, timeout=10)
+        except TimeoutError:
+            pass
+        while read(0.3) is not None:  # at rest
+            pass
+        latencies, sizes, by_key = [], [], {}
+        for i in range(presses + 10):
+            key = PATTERN[i % len(PATTERN)]
+            start, frame_end = len(raw), None
+            sent = time.perf_counter()
+            os.write(term.master, ARROWS[key])
+            while True:
+                seen = len(raw)
+                arrived = read(0.04 if frame_end else 2.0)
+                if arrived is None:
+                    break
+                if raw.find(SYNC_END, max(start, seen - len(SYNC_END))) >= 0:
+                    frame_end = arrived
+            if i < 10:  # warm-up
+                continue
+            if frame_end is None:
+                raise RuntimeError(f"press {i} ({key}) produced no frame")
+            latencies.append(frame_end - sent)
+            by_key.setdefault(key in ("left", "right"), []).append(latencies[-1])
+            sizes.append(len(raw) - start)
+    finally:
+        term.close()
+    latencies.sort()
+    sizes.sort()
+    n = len(latencies)
+    print(
+        f"in a terminal, key -> frame, {n} presses:  p50 {latencies[n // 2] * 1000:5.1f} ms  "
+        f"p95 {latencies[int(n * 0.95)] * 1000:5.1f} ms  max {latencies[-1] * 1000:5.1f} ms"
+    )
+    for sideways, values in sorted(by_key.items()):
+        values.sort()
+        print(
+            f"  {'left/right' if sideways else 'up/down':10s} ({len(values):3d} presses):    p50 "
+            f"{values[len(values) // 2] * 1000:5.1f} ms  p95 {values[int(len(values) * 0.95)] * 1000:5.1f} ms"
+        )
+    print(f"  bytes written per press:        median {sizes[n // 2]:,}  max {sizes[-1]:,}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--ae", type=Path, default=Path("checkpoints/ae.safetensors"))
@@ -237,6 +325,7 @@ def main() -> None:
     if not args.keys_only:
         startup(argv, ROOT, args.runs)
     asyncio.run(key_latency(args.ae, args.vae, args.presses))
+    terminal_keys(argv, ROOT, args.presses)
 
 
 if __name__ == "__main__":
