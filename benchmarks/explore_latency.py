@@ -1,6 +1,7 @@
 """How fast `tui-ae explore` opens, answers a key, and how much memory it holds.
 
     python benchmarks/explore_latency.py [--ae checkpoints/ae.safetensors] [--vae ...] [--runs 5] [--presses 200]
+        [--parts start memory pilot terminal]
 
 Every part runs this checkout's code (not an installed tui-ae, which may be another checkout's).
 
@@ -54,6 +55,7 @@ COLUMNS, ROWS = 120, 40
 # every finished frame visible in the byte stream.
 SYNC_QUERY, SYNC_SUPPORTED, SYNC_END = b"\x1b[?2026$p", b"\x1b[?2026;2$y", b"\x1b[?2026l"
 ARROWS = {"right": b"\x1b[C", "left": b"\x1b[D", "up": b"\x1b[A", "down": b"\x1b[B"}
+PARTS = ["start", "memory", "pilot", "terminal"]  # the numbered parts above
 PATTERN = ["right"] * 25 + ["up"] * 12 + ["left"] * 25 + ["down"] * 12  # a loop: every press moves
 
 
@@ -113,7 +115,7 @@ class Terminal:
         os.close(self.master)
 
 
-def startup(argv: list[str], cwd: Path, runs: int) -> None:
+def startup(argv: list[str], cwd: Path, runs: int, memory: bool = True) -> None:
     # The package's bytecode, as an installed tui-ae has it (pip compiles it; so does a first start,
     # unless PYTHONDONTWRITEBYTECODE is set): otherwise each start compiles every module, about 40 ms.
     compileall.compile_dir(cwd / "tui_ae", quiet=1)
@@ -123,7 +125,7 @@ def startup(argv: list[str], cwd: Path, runs: int) -> None:
         try:
             firsts.append(term.wait_for(FIRST_FRAME))
             loaded.append(term.wait_for([b"\xe2\x96\x80" * 8]))  # a decoded digit's half blocks
-            if run == runs - 1:
+            if memory and run == runs - 1:
                 term.wait_for([CAPTION])
                 time.sleep(0.5)
                 rss, hwm = rss_mb(term.process.pid)
@@ -314,18 +316,28 @@ def main() -> None:
     parser.add_argument("--vae", type=Path, default=Path("checkpoints/vae.safetensors"))
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--presses", type=int, default=200)
-    parser.add_argument("--keys-only", action="store_true", help="only the key latency")
+    parser.add_argument("--keys-only", action="store_true", help="only the key latency (--parts pilot terminal)")
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        choices=PARTS,
+        default=PARTS,
+        help="which to run (memory: in the start-up's last run; a tui-ae without the thumbnails: leave it out)",
+    )
     args = parser.parse_args()
+    parts = {"pilot", "terminal"} if args.keys_only else set(args.parts)
     load = os.getloadavg()[0]
     print(
         f"machine: {os.cpu_count()} CPUs, load average {load:.1f}; python {sys.version.split()[0]}; "
         f"{COLUMNS}x{ROWS} terminal"
     )
     argv = [sys.executable, "-m", "tui_ae", "explore", "--ae", str(args.ae.resolve()), "--vae", str(args.vae.resolve())]
-    if not args.keys_only:
-        startup(argv, ROOT, args.runs)
-    asyncio.run(key_latency(args.ae, args.vae, args.presses))
-    terminal_keys(argv, ROOT, args.presses)
+    if parts & {"start", "memory"}:
+        startup(argv, ROOT, args.runs, memory="memory" in parts)
+    if "pilot" in parts:
+        asyncio.run(key_latency(args.ae, args.vae, args.presses))
+    if "terminal" in parts:
+        terminal_keys(argv, ROOT, args.presses)
 
 
 if __name__ == "__main__":
