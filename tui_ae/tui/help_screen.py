@@ -15,10 +15,13 @@ from tui_ae.tui.keys import KEYS, TITLES, bindings
 
 def help_text() -> Group:
     """A heading and a two-column grid per mode, the key columns all one width."""
-    key_width = max(len(row.keys) for rows in KEYS.values() for row in rows)
+    gap = 2
+    key_width = max(len(row.keys) for rows in KEYS.values() for row in rows) + gap
     parts: list[Text | Table] = []
     for mode, rows in KEYS.items():
-        table = Table.grid(padding=(0, 2))
+        # The gap inside the key column, not as padding: Rich 14.2 adds padding to a column's
+        # width and Rich 15 counts it in, so only unpadded columns lay out the same in both.
+        table = Table.grid()
         table.add_column(style="bold", no_wrap=True, width=key_width)
         table.add_column()
         for row in rows:
