@@ -109,8 +109,10 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
     parser.add_argument("--model", choices=["ae", "vae"], default="ae")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("extra", nargs="*", help="more train options, e.g. -- --recipe best")
+    parser.add_argument("extra", nargs="*", help="more train options as OPTION VALUE pairs, e.g. -- --recipe best")
     args = parser.parse_args()
+    if len(args.extra) % 2 or not all(option.startswith("--") for option in args.extra[::2]):
+        parser.error("more train options come as OPTION VALUE pairs (flags such as --no-cuda-graphs are not taken)")
     argv = ["--model", args.model, "--data-dir", str(args.data_dir), *args.extra]
     times = wall_times(argv, args.runs)
     print(f"`tui-ae train {' '.join(argv)}`: wall median {statistics.median(times):.2f} s "

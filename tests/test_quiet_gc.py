@@ -22,7 +22,16 @@ def test_frozen_the_collector_makes_no_full_pass_of_its_own_and_unfrozen_it_is_a
     assert gc.get_threshold() == before
 
 
-def test_releasing_free_memory_is_safe_to_call_anywhere():
-    release_free_memory()  # glibc's malloc_trim here; nothing where there is none
-    quiet_gc._malloc_trim.cache_clear()
+def test_releasing_free_memory_calls_malloc_trim_where_there_is_one_and_nothing_elsewhere(monkeypatch):
+    calls = []
+    monkeypatch.setattr(quiet_gc, "_malloc_trim", lambda: calls.append)
     release_free_memory()
+    assert calls == [0]  # malloc_trim(0): every heap, down to nothing kept
+    monkeypatch.undo()
+    quiet_gc._malloc_trim.cache_clear()
+    monkeypatch.setattr(quiet_gc.ctypes.util, "find_library", lambda name: None)  # a C library without it
+    try:
+        assert quiet_gc._malloc_trim() is None
+        release_free_memory()
+    finally:
+        quiet_gc._malloc_trim.cache_clear()
