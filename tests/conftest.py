@@ -222,6 +222,31 @@ def sample_validation_images(slot, data_dir):
     return ValidationImages.of(images[chosen], slot.labels.copy())
 
 
+SNAPSHOT_SIZE = (100, 32)
+
+
+@pytest.fixture
+def explorer(fixed_checkpoints, monkeypatch):
+    """The app the snapshots draw: fixed maps, the stub model, the sample's digits beside each cursor."""
+    from tui_ae.tui.app import ExplorerApp
+
+    # Compare mode reads the embedded sample, and names the data folder in its info column: a fixed one.
+    monkeypatch.setenv("TUI_AE_DATA", "/nonexistent/tui-ae-data")
+    return ExplorerApp(*fixed_checkpoints, seed=0, model_loader=stub_model, images_loader=sample_validation_images)
+
+
+def settled_after(*keys: str):
+    """A run_before that lets the models load, presses keys, and lets their workers finish and the keys rest too."""
+    from tui_ae.tui import explore_view
+
+    async def run_before(pilot) -> None:
+        for group in ((), keys):
+            await pilot.press(*group)
+            await settle(pilot, rest=2 * explore_view.REST)  # the thumbnails follow the cursor once the keys rest
+
+    return run_before
+
+
 # -- the explorer's Pilot tests ---------------------------------------------------------------------------------
 
 
@@ -245,3 +270,15 @@ def info_text(app) -> str:
     console = Console(width=info.content_size.width, file=io.StringIO(), record=True, color_system=None)
     console.print(info.content)
     return console.export_text()
+
+
+@pytest.fixture
+def fashion_vae(explorer_checkpoints, tmp_path) -> Path:
+    """The small VAE, as if it had been trained on Fashion-MNIST."""
+    from tui_ae.checkpoint import load, read_codes, save
+
+    model, _, _ = load(explorer_checkpoints[1])
+    _, codes = read_codes(explorer_checkpoints[1])
+    path = tmp_path / "fashion-vae.safetensors"
+    save(path, model, explorer_meta(dataset="fashion-mnist"), codes=codes)
+    return path

@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import explorer_meta, settle, write_fake_raw
+from conftest import explorer_meta, info_text, settle, write_fake_raw
 from rich.console import Console
 from textual import events
 from textual.geometry import Region
 from textual.widgets import Static
 from typer.testing import CliRunner
 
-from tui_ae.checkpoint import load, read_codes, save
+from tui_ae.checkpoint import save
 from tui_ae.cli import app as cli_app
 from tui_ae.render import point_of
 from tui_ae.tui import messages, quiet_gc
@@ -343,10 +343,7 @@ async def test_compare_mode_without_data_dir_uses_the_embedded_sample_and_says_w
         await settle(pilot)
         test = app.compare.tests["mnist"]
         assert len(test.labels) == 2000 and test.source == "mnist-sample"
-        info = app.compare.query_one("#compare-info")
-        console = Console(width=info.content_size.width, file=io.StringIO(), record=True)
-        console.print(info.content)
-        folder = "".join(line.strip() for line in console.export_text().splitlines())  # wrapped after its '/'s
+        folder = "".join(line.strip() for line in info_text(app).splitlines())  # wrapped after its '/'s
         assert os.environ["TUI_AE_DATA"] in folder  # conftest's cache folder, not ~/.cache/tui-ae/data
         await pilot.press("c")
         assert not app.comparing
@@ -362,16 +359,6 @@ async def test_compare_mode_says_what_is_missing(make_app, tmp_path):
         assert "no mnist files in" in compare_panel(app, "original").message
         await pilot.press("n", "r", "5")
         assert app.compare.index == 0 and "no mnist files in" in compare_panel(app, "original").message
-
-
-@pytest.fixture
-def fashion_vae(explorer_checkpoints, tmp_path) -> Path:
-    """The small VAE, as if it had been trained on Fashion-MNIST."""
-    model, header, _ = load(explorer_checkpoints[1])
-    _, codes = read_codes(explorer_checkpoints[1])
-    path = tmp_path / "fashion-vae.safetensors"
-    save(path, model, explorer_meta(dataset="fashion-mnist"), codes=codes)
-    return path
 
 
 async def test_compare_mode_reconstructs_on_the_data_set_each_model_was_trained_on(make_app, fashion_vae, tmp_path):

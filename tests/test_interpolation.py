@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
-from conftest import explorer_meta, info_text, settle
+from conftest import info_text, settle
 from textual.geometry import Region
 
-from tui_ae.checkpoint import load, read_codes, save
 from tui_ae.tui.app import ExplorerApp
 from tui_ae.tui.interpolation_view import path_points
 from tui_ae.tui.latent_map import LatentMap
@@ -183,16 +180,6 @@ async def test_a_resize_keeps_the_marker_at_its_place_along_the_path(make_app):
         await settle(pilot)
         assert view.marker == view.steps - 1
         check_marker_near(1.0)
-
-
-@pytest.fixture
-def fashion_vae(explorer_checkpoints, tmp_path) -> Path:
-    """The small VAE, as if it had been trained on Fashion-MNIST."""
-    model, _, _ = load(explorer_checkpoints[1])
-    _, codes = read_codes(explorer_checkpoints[1])
-    path = tmp_path / "fashion-vae.safetensors"
-    save(path, model, explorer_meta(dataset="fashion-mnist"), codes=codes)
-    return path
 
 
 async def test_a_model_trained_on_another_data_set_says_so_in_its_strip(make_app, fashion_vae):

@@ -8,35 +8,11 @@ truecolor: the other colour modes are covered by test_render.py and test_app.py.
 
 from __future__ import annotations
 
-import pytest
-from conftest import sample_validation_images, stub_model
+from conftest import SNAPSHOT_SIZE, settled_after
 
-from tui_ae.tui import explore_view
 from tui_ae.tui.app import ExplorerApp
 
-SIZE = (100, 32)
-
-
-@pytest.fixture
-def explorer(fixed_checkpoints, monkeypatch):
-    # Compare mode reads the embedded sample, and names the data folder in its info column: a fixed one.
-    monkeypatch.setenv("TUI_AE_DATA", "/nonexistent/tui-ae-data")
-    return ExplorerApp(*fixed_checkpoints, seed=0, model_loader=stub_model, images_loader=sample_validation_images)
-
-
-def settled_after(*keys: str):
-    """A run_before that lets the models load, presses keys, and lets their workers finish and the keys rest too."""
-
-    async def run_before(pilot) -> None:
-        for group in ((), keys):
-            await pilot.press(*group)
-            for _ in range(3):
-                await pilot.pause()
-                await pilot.app.workers.wait_for_complete()
-            await pilot.pause(2 * explore_view.REST)  # the thumbnails follow the cursor once the keys rest
-            await pilot.pause()
-
-    return run_before
+SIZE = SNAPSHOT_SIZE
 
 
 def test_first_frame_while_the_models_load(snap_compare, fixed_checkpoints):

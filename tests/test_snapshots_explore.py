@@ -1,4 +1,4 @@
-"""Pictures of issue 11's views in explore and grid mode, from the fixed maps and stub model of test_snapshots.py.
+"""Pictures of issue 11's views in explore and grid mode, from the fixed maps and stub model of conftest.py.
 
 The validation images beside each digit are the embedded sample's (conftest.sample_validation_images).
 Regenerate with `pytest tests/test_snapshots_explore.py --snapshot-update`, and look at the SVGs first.
@@ -8,30 +8,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import sample_validation_images, stub_model
-from test_snapshots import SIZE, explorer, settled_after  # noqa: F401 - explorer is a fixture
+from conftest import SNAPSHOT_SIZE as SIZE
+from conftest import sample_validation_images, settled_after, stub_model
 
 from tui_ae.tui.app import ExplorerApp
 
 
-def test_explore_medoids(snap_compare, explorer):  # noqa: F811
+def test_explore_medoids(snap_compare, explorer):
     assert snap_compare(explorer, terminal_size=SIZE, run_before=settled_after("3", "tab", "8"))
 
 
-def test_explore_off_the_data(snap_compare, explorer):  # noqa: F811
+def test_explore_off_the_data(snap_compare, explorer):
     keys = ("shift+up",) * 4 + ("shift+left",) * 4
     assert snap_compare(explorer, terminal_size=SIZE, run_before=settled_after(*keys))
 
 
-def test_explore_at_120_columns(snap_compare, explorer):  # noqa: F811
+def test_explore_at_120_columns(snap_compare, explorer):
     assert snap_compare(explorer, terminal_size=(120, 40), run_before=settled_after("right", "up"))
 
 
-def test_grid_more_digits(snap_compare, explorer):  # noqa: F811
+def test_grid_more_digits(snap_compare, explorer):
     assert snap_compare(explorer, terminal_size=SIZE, run_before=settled_after("g", "plus", "plus"))
 
 
-def test_grid_one_model_alone(snap_compare, explorer):  # noqa: F811
+def test_grid_one_model_alone(snap_compare, explorer):
     assert snap_compare(explorer, terminal_size=SIZE, run_before=settled_after("g", "tab", "tab"))
 
 
