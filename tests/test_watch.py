@@ -37,12 +37,12 @@ async def until(pilot, condition, polls: int = 200) -> None:
     raise AssertionError("the app did not get there")
 
 
-def next_epoch(path: Path, kind: str, epochs: int, scale: float, seed: int = 5) -> bytes:
+def next_epoch(path: Path, kind: str, epochs: int, scale: float, seed: int = 5, latent_dim: int = 2) -> bytes:
     """Write the checkpoint of a later epoch at path (atomically, as train does): new weights, a map scaled by
     `scale`, a new history; return its bytes."""
     _, codes = read_codes(path)
     torch.manual_seed(seed)
-    model = build_model(kind, latent_dim=2)
+    model = build_model(kind, latent_dim=latent_dim)
     meta = explorer_meta(epochs_done=epochs, history=[{"epoch": epochs, "val": {"loss": 0.123}}])
     save(path, model, meta, codes=LatentCodes(codes.points * scale, codes.labels))
     return path.read_bytes()
@@ -177,3 +177,19 @@ def test_explore_watch_waits_for_missing_or_unreadable_checkpoints(started, tmp_
     assert "waiting for cut.safetensors" in started[-1].slots["ae"].error
     result = CliRunner().invoke(cli_app, ["explore", "--ae", "cut.safetensors"])  # without --watch: an error
     assert result.exit_code == 2 and len(started) == 2
+
+
+async def test_a_checkpoint_retrained_with_another_latent_dim_is_not_decoded_by_the_old_model(watched):
+    ae, vae = watched
+    app = ExplorerApp(ae, vae, seed=0, watch=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        slot, old_model = app.slots["ae"], app.slots["ae"].model
+        next_epoch(ae, "ae", epochs=4, scale=1.0, latent_dim=4)  # the user started over with --latent-dim 4
+        await until(pilot, lambda: slot.latent_dim == 4)
+        await pilot.press("right")  # a key between the map's reload and the model's: nothing to decode with yet
+        await until(pilot, lambda: slot.model is not None)
+        await settle(pilot)
+        assert slot.model is not old_model and slot.model.latent_dim == 4
+        shown = app.explorer.digit_views["ae"].image
+        assert np.allclose(shown, slot.decode(np.array([[slot.x, slot.y]]))[0])

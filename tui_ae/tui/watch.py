@@ -73,7 +73,8 @@ def reread(slot: Slot) -> bool:
     """Take the map and metadata of the slot's file as it is now; False (and nothing changed) if it cannot be read.
 
     The cursor keeps its place in latent coordinates, clamped into the new map's bounds; a slot
-    that had no map yet starts at the new map's centre. The model is reloaded apart (reload_model).
+    that had no map yet starts at the new map's centre. The model is reloaded apart (reload_model);
+    until then the old one decodes, unless the new file's model is built otherwise.
     """
     fresh = Slot.open(slot.kind, slot.path)
     if fresh.error is None and fresh.header.kind != slot.kind:
@@ -83,6 +84,8 @@ def reread(slot: Slot) -> bool:
             slot.error = waiting(slot.path, fresh.error)
         return False
     had_map = slot.usable
+    if slot.header is not None and fresh.header.model_args != slot.header.model_args:
+        slot.model = None  # it cannot decode the new codes (another latent_dim): "loading" until the reload lands
     slot.header, slot.points, slot.labels, slot.bounds = fresh.header, fresh.points, fresh.labels, fresh.bounds
     slot.error = slot.load_error = None
     slot.move_to(*((slot.x, slot.y) if had_map else (fresh.x, fresh.y)))
