@@ -18,7 +18,7 @@ import torch
 from conftest import explorer_meta, info_text, settle, write_fake_raw
 from rich.console import Console
 from textual import events
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.widgets import Static
 from typer.testing import CliRunner
 
@@ -530,6 +530,26 @@ async def test_a_latent_space_of_more_than_two_dimensions_is_walked_in_its_first
         with torch.inference_mode():
             expected = model.decode(torch.tensor([[slot.x, slot.y, 0.0]]))[0, 0].numpy()
         np.testing.assert_allclose(shown(app, "vae"), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("sizes", [((64, 24),), ((40, 12), (64, 24))], ids=["directly", "through too-small"])
+async def test_after_a_resize_the_layout_cursor_title_and_readout_fit_the_new_size(make_app, sizes):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("right", "up")
+        for size in sizes:  # to a compact layout
+            await pilot.resize_terminal(*size)
+            await settle(pilot)
+        assert app.has_class("-compact") and len(app.screen_stack) == 1
+        for kind, latent_map in app.explorer.maps.items():
+            view, info, slot = app.explorer.digit_views[kind], app.explorer.info[kind], app.slots[kind]
+            assert view.size == Size(14, 7)  # inside the border of app.tcss's -compact DigitView (16x9)
+            assert (slot.x, slot.y) == point_of(*latent_map.cell((slot.x, slot.y)), slot.bounds, *latent_map.grid)
+            assert len(view.border_title) <= view.size.width - 4  # the coordinates in a form that fits
+            width = info.content_size.width
+            assert all(len(line) <= width for line in info.readout_shown)
+            assert info.readout_shown[0] == next(f for f in info.readout[0] if len(f) <= width)  # the longest
 
 
 # -- state that holds whatever the user does ------------------------------------------------------------------

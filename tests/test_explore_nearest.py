@@ -78,7 +78,7 @@ async def test_the_three_nearest_validation_images_their_labels_and_distances(kn
             np.testing.assert_array_equal(
                 shown.tiles[8], np.rint(pixels[2:26, 2:26].reshape(8, 3, 8, 3).mean(axis=(1, 3)))
             )
-        assert info.readout[0] == "nearest code 0.22× spacing" and not info.off_the_data
+        assert info.readout_shown[0] == "nearest code 0.22× spacing" and not info.off_the_data
         assert str(app.explorer.digit_views["ae"].border_subtitle) == f"nearest: {labels[8]}"
         text = "".join(info.render_line(y).text for y in range(info.content_size.height))
         assert "0.22×" in text and "▀" in text  # drawn: captions and thumbnails
@@ -92,10 +92,10 @@ async def test_the_readout_says_when_the_cursor_is_off_the_data(known):
         app.explorer.jump(app.explorer.maps["ae"], 12.0, 2.0)  # 8 from either grid, whose codes are 1 apart
         await settle(pilot)
         info = app.explorer.info["ae"]
-        assert info.off_the_data and info.readout[0] == "off the data: 8.00× spacing"
+        assert info.off_the_data and info.readout_shown[0] == "off the data: 8.00× spacing"
         app.explorer.jump(app.explorer.maps["ae"], 4.5, 2.0)  # half a spacing from the nearest: on the data
         await settle(pilot)
-        assert not info.off_the_data and info.readout[0] == "nearest code 0.50× spacing"
+        assert not info.off_the_data and info.readout_shown[0] == "nearest code 0.50× spacing"
 
 
 async def test_the_vae_readout_adds_the_log_density_under_its_prior(known):
@@ -105,8 +105,9 @@ async def test_the_vae_readout_adds_the_log_density_under_its_prior(known):
         await settle(pilot)
         app.explorer.jump(app.explorer.maps["vae"], 1.0, 2.0)
         await settle(pilot)
-        assert app.explorer.info["vae"].readout == ("nearest code 0.00× spacing", "log p(z) −4.34")  # -log 2π - 5/2
-        assert app.explorer.info["ae"].readout[1] == ""
+        shown = app.explorer.info["vae"].readout_shown
+        assert shown == ("nearest code 0.00× spacing", "log p(z) −4.34")  # -log 2π - 5/2
+        assert app.explorer.info["ae"].readout_shown[1] == ""
 
 
 async def test_thumbnails_wait_for_the_keys_to_rest_and_repaint_only_what_changed(known, monkeypatch):
@@ -163,7 +164,7 @@ async def test_without_matching_validation_images_the_readout_shows_alone_and_sa
         slot = app.slots["ae"]
         nearest = np.hypot(*(known_points() - (slot.x, slot.y)).T).min()  # in spacings: the grids' step is 1
         assert nearest > 5  # the cursor starts at the map's centre, between the grids
-        assert info.readout[0] == f"off the data: {nearest:.2f}× spacing"
+        assert info.readout_shown[0] == f"off the data: {nearest:.2f}× spacing"
     app = ExplorerApp(ae, vae, seed=0, data_dir=tmp_path / "nowhere")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -82,7 +82,7 @@ async def test_a_rewritten_checkpoint_brings_its_map_model_and_epochs_and_the_cu
         header = app.explorer.info["ae"].header.plain
         assert "7 epochs" in header and "val 0.123" in header
         np.testing.assert_allclose(app.explorer.digit_views["ae"].image, decoded(slot.model, *kept), atol=1e-6)
-        assert app.explorer.info["ae"].readout[0].startswith(("nearest code", "off the data"))
+        assert app.explorer.info["ae"].readout_shown[0].startswith(("nearest code", "off the data"))
 
         await pilot.press(*["shift+right"] * 30, *["shift+up"] * 30)  # to the corner of the map
         before, old_model = (slot.x, slot.y), slot.model

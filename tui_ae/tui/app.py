@@ -149,19 +149,22 @@ class ExplorerApp(App):
 
     def on_resize(self, event: events.Resize) -> None:
         self._apply_size(event.size)
-        self.call_after_refresh(self.explorer.refit)  # the maps' cells change with their size
 
     def _apply_size(self, size: Size) -> None:
         name = layout_class(size.width, size.height)
-        for candidate in ("-compact", "-normal", "-big"):
-            self.set_class(candidate == name, candidate)
         too_small = isinstance(self.screen, TooSmallScreen)
         if name is None and too_small:
             self.screen.show_size(size)
         elif name is None:
             self.push_screen(TooSmallScreen(MIN_SIZE, size))
         elif too_small:
-            self.pop_screen()
+            self.pop_screen()  # first: a class set while another screen shows leaves this one unstyled
+        for candidate in ("-compact", "-normal", "-big"):
+            self.set_class(candidate == name, candidate)
+
+    def on_latent_map_resized(self) -> None:
+        """Laid out anew: the maps' cells, the digits' titles and the readouts' widths have their new sizes now."""
+        self.explorer.refit()
 
     # -- models ------------------------------------------------------------------------------
     def _start_loading_models(self) -> None:

@@ -253,12 +253,12 @@ class ExploreView(Horizontal):
         if facts is not None and facts.index.size:
             where = near(facts, slot.x, slot.y)
             nearest: tuple[int, float] | None = (int(slot.labels[where.indices[0]]), float(where.distances[0]))
-            lines = [readout(where, self.info[kind].content_size.width)]
+            lines = [readout(where)]
             off = where.off_the_data
         else:
-            nearest, lines, off = slot.nearest(), ["measuring the map…" if len(slot.points) else ""], False
+            nearest, lines, off = slot.nearest(), [("measuring the map…" if len(slot.points) else "",)], False
         if kind == "vae":
-            lines.append(prior_readout(slot, slot.x, slot.y))
+            lines.append((prior_readout(slot, slot.x, slot.y),))
         self.info[kind].show_readout(tuple(lines), off)
         view.border_title = coordinates(name, slot.x, slot.y, view.size.width - 4)
         view.border_subtitle = f"nearest: {nearest[0]}" if nearest else ""

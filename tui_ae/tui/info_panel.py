@@ -83,7 +83,7 @@ class InfoPanel(Widget):
         super().__init__(id=id, classes=classes)
         self.mode, self.glyph = mode, glyph
         self.headers: tuple[Text, ...] = (Text(),)  # the model's line, and shorter forms of it
-        self.readout: tuple[str, ...] = ("",) * READOUT_ROWS
+        self.readout: tuple[tuple[str, ...], ...] = (("",),) * READOUT_ROWS  # each line's forms, longest first
         self.off_the_data = False
         self.neighbours: tuple[Neighbour, ...] = ()
         self.note = ""  # in place of the thumbnails: why there are none (yet)
@@ -104,11 +104,18 @@ class InfoPanel(Widget):
         width = self.content_size.width
         return next((text for text in self.headers if text.cell_len <= width), self.headers[-1])
 
-    def show_readout(self, lines: tuple[str, ...], off_the_data: bool = False) -> None:
-        lines = (tuple(lines) + ("",) * READOUT_ROWS)[:READOUT_ROWS]
+    def show_readout(self, lines: tuple[tuple[str, ...], ...], off_the_data: bool = False) -> None:
+        """The readout's lines, each in forms from longest to shortest: drawn in the longest that fits."""
+        lines = (tuple(lines) + (("",),) * READOUT_ROWS)[:READOUT_ROWS]
         if (lines, off_the_data) != (self.readout, self.off_the_data):
             self.readout, self.off_the_data = lines, off_the_data
             self._update("readout")
+
+    @property
+    def readout_shown(self) -> tuple[str, ...]:
+        """The readout's lines as drawn at the panel's width."""
+        width = self.content_size.width
+        return tuple(next((form for form in forms if len(form) <= width), forms[-1][:width]) for forms in self.readout)
 
     def show_neighbours(self, neighbours: tuple[Neighbour, ...]) -> None:
         if neighbours != self.neighbours or self.note:
@@ -189,8 +196,7 @@ class InfoPanel(Widget):
                 off = self.get_component_rich_style("info-panel--off", partial=True)
                 styles = [base + off if self.off_the_data else base] + [base] * (len(self.readout) - 1)
                 lines = [
-                    Strip([Segment(line[:width].ljust(width), style)], width)
-                    for line, style in zip(self.readout, styles)
+                    Strip([Segment(line.ljust(width), style)], width) for line, style in zip(self.readout_shown, styles)
                 ]
             elif name == "block" and self.neighbours:
                 lines = self._thumbnail_lines(arrangement(width, room, len(self.neighbours)), width, base, dim)

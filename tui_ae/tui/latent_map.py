@@ -128,6 +128,9 @@ class LatentMap(Widget):
         def control(self) -> LatentMap:
             return self.latent_map
 
+    class Resized(Message):
+        """The map was laid out at another size: its cells are new (the cursors snap to them)."""
+
     def __init__(
         self,
         points: np.ndarray,
@@ -260,6 +263,7 @@ class LatentMap(Widget):
     def on_resize(self, event: events.Resize) -> None:
         self._build()
         self.refresh()
+        self.post_message(self.Resized())
 
     def _build(self) -> None:
         """The map's rows as runs of equal cells, the widget's style under them, and where each run starts."""

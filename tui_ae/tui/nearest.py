@@ -73,10 +73,10 @@ def times(units: float) -> str:
     return f"{units:.1f}×" if units < 100 else f"{units:,.0f}×"
 
 
-def readout(near: Near, width: int) -> str:
-    """The one-line distance readout, as long as fits in width."""
+def readout(near: Near) -> tuple[str, ...]:
+    """The one-line distance readout, in shorter and shorter forms: the panel shows the longest that fits."""
     if not len(near.distances):
-        return ""
+        return ("",)
     units = near.units(0)
     if units is None:
         distance = f"{float(near.distances[0]):.3g}"
@@ -85,7 +85,7 @@ def readout(near: Near, width: int) -> str:
         forms = (f"off the data: {times(units)} spacing", f"off the data {times(units)}", "off the data")
     else:
         forms = (f"nearest code {times(units)} spacing", f"nearest {times(units)}", times(units))
-    return next((form for form in forms if len(form) <= width), forms[-1][:width])
+    return forms
 
 
 def prior_readout(slot: Slot, x: float, y: float) -> str:
