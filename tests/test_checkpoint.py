@@ -14,7 +14,7 @@ from tui_ae import checkpoint
 from tui_ae.errors import CheckpointError
 from tui_ae.models import build_model
 
-META = {"dataset": "mnist", "data_source": "test", "epochs_done": 1, "best_val_loss": 0.5, "history": []}
+META = {"dataset": "mnist", "data_source": "test", "epochs_done": 1, "best_val_loss": 0.5, "history": [], "config": {}}
 
 
 def _trained_pair(kind: str = "vae"):
@@ -204,5 +204,21 @@ def test_a_crafted_kind_is_refused_in_one_line(tmp_path, kind):
     save_file(load_file(str(path)), str(path), metadata={"tui_ae": json.dumps({**doc, "kind": kind})})
     for read in (checkpoint.read_header, checkpoint.load):
         with pytest.raises(CheckpointError, match="holds a model of kind") as refused:
+            read(path)
+        assert len(str(refused.value).splitlines()) == 1
+
+
+WITHOUT = [{k: v for k, v in META.items() if k != gone} for gone in ("config", "history")]
+
+
+@pytest.mark.parametrize("meta", [[], {}, *WITHOUT])
+def test_crafted_metadata_is_refused_in_one_line(tmp_path, meta):
+    path = tmp_path / "ae.safetensors"
+    checkpoint.save(path, build_model("ae"), META)
+    with safe_open(str(path), framework="numpy") as f:
+        doc = json.loads(f.metadata()["tui_ae"])
+    save_file(load_file(str(path)), str(path), metadata={"tui_ae": json.dumps({**doc, "meta": meta})})
+    for read in (checkpoint.read_header, checkpoint.load):
+        with pytest.raises(CheckpointError, match="incomplete tui-ae metadata") as refused:
             read(path)
         assert len(str(refused.value).splitlines()) == 1

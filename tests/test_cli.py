@@ -233,3 +233,11 @@ def test_ctrl_c_in_the_display_still_finishes_the_last_checkpoint(tiny_mnist, in
 def test_a_latent_space_of_one_axis_is_refused(tiny_mnist, in_tmp):
     assert_one_line_error(invoke("train", "--latent-dim", "1", "--data-dir", tiny_mnist), 2,
                           "--latent-dim must be at least 2")  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**32), "99999999999999999999"])
+def test_a_seed_out_of_range_is_refused_before_anything_is_written(tiny_mnist, in_tmp, seed):
+    out = in_tmp / "new-folder" / "ae.safetensors"
+    assert_one_line_error(invoke("train", "--seed", seed, "--out", str(out), "--data-dir", tiny_mnist), 2,
+                          f"--seed must be from 0 to {2**32 - 1}, got {seed}")  # fmt: skip
+    assert not out.parent.exists()  # a refused run makes no folder

@@ -30,6 +30,7 @@ from tui_ae.errors import CheckpointError
 
 FORMAT = "tui-ae/1"
 KINDS = ("ae", "vae")
+REQUIRED_META = ("data_source", "epochs_done", "history", "config")  # what eval, explore, --resume read
 MODEL_ARG_BOUNDS = {
     "latent_dim": (2, MAX_LATENT_DIM)
 }  # 2: the explorer and the figures draw two axes  # every constructor argument a checkpoint may set
@@ -76,8 +77,10 @@ def _header(path: Path, metadata: dict[str, str]) -> Header:
         doc = json.loads(metadata["tui_ae"])
         if doc["format"] != FORMAT:
             raise CheckpointError(f"{path} has format {doc['format']!r}; this tui-ae reads {FORMAT!r}")
-        if doc["kind"] not in KINDS or not isinstance(doc["meta"], dict):
+        if doc["kind"] not in KINDS:
             raise CheckpointError(f"{path} holds a model of kind {doc['kind']!r}; tui-ae's are {' and '.join(KINDS)}")
+        if not isinstance(doc["meta"], dict) or not all(key in doc["meta"] for key in REQUIRED_META):
+            raise CheckpointError(f"{path} has incomplete tui-ae metadata: it needs {', '.join(REQUIRED_META)}")
         return Header(doc["kind"], doc["model_args"], doc["meta"], doc.get("optimizer_groups"))
     except (KeyError, TypeError, json.JSONDecodeError):
         raise CheckpointError(f"{path} was not written by tui-ae (no tui-ae metadata)") from None

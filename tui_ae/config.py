@@ -25,6 +25,7 @@ DatasetName = Literal["mnist", "fashion-mnist"]
 DeviceName = Literal["auto", "cuda", "mps", "cpu"]
 
 MAX_LATENT_DIM = 1024  # far above any use here; a bound, so a bad number cannot ask for all memory
+MAX_SEED = 2**32  # each epoch's batch order is seeded with seed * 100,003 + epoch: within torch's 64 bits
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,8 @@ class TrainConfig:
                 )
         if not 0 < self.beta < math.inf:
             raise TuiAeError(f"--beta must be positive, got {self.beta}")
+        if self.seed is not None and not 0 <= self.seed < MAX_SEED:
+            raise TuiAeError(f"--seed must be from 0 to {MAX_SEED - 1}, got {self.seed}")
         if self.model == "ae" and (self.beta != 1 or self.kl_warmup):
             raise TuiAeError("--beta and --kl-warmup weight the VAE's KL term: the AE has none")
 

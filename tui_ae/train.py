@@ -116,16 +116,16 @@ def _start(config: TrainConfig):
     path = config.checkpoint_path
     if not config.resume:
         config = config.resolved()
-        torch.manual_seed(config.seed)
+        config.validate()  # before check_writable, which makes the folder: a refused run leaves nothing behind
         checkpoint.check_writable(path, replace=config.force)
-        config.validate()
+        torch.manual_seed(config.seed)
         return config, build_model(config.model, latent_dim=config.latent_dim), None, None
     model, header, optimizer_state = checkpoint.load(path, kind=config.model)
     if model.latent_dim != config.latent_dim:
         raise TuiAeError(f"{path} has latent dimension {model.latent_dim}; pass --latent-dim {model.latent_dim}")
     config = config.resumed(header.meta["config"])
-    torch.manual_seed(config.seed)  # the checkpoint's seed
     config.validate()
+    torch.manual_seed(config.seed)  # the checkpoint's seed
     done = len(header.meta["history"])
     if done >= config.epochs:
         raise TuiAeError(f"{path} has already trained {done} epochs: pass --epochs above {done} to go on")
