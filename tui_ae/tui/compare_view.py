@@ -109,8 +109,8 @@ class CompareView(Horizontal):
         self.dataset = dataset_of(self.slots[kind])
         if self.dataset not in self.asked:
             self.asked.add(self.dataset)
-            sources = [s.header.meta.get("data_source", "") for s in self.slots.values() if s.header]
-            self._read_test_images(self.dataset, sources)
+            header = self.slots[kind].header
+            self._read_test_images(self.dataset, header.meta if header else {"dataset": self.dataset})
         self.redraw()
 
     def stop(self) -> None:
@@ -167,20 +167,19 @@ class CompareView(Horizontal):
 
     # -- test images -------------------------------------------------------------------------
     @work(thread=True, group="test-images")
-    def _read_test_images(self, dataset: str, sources: list[str]) -> None:
-        """From --data-dir, else where a model read its data when it trained, else the cache or the sample."""
+    def _read_test_images(self, dataset: str, meta: dict) -> None:
+        """The test images of the data set a model (meta, its header's) was trained on, found as eval finds them."""
         from tui_ae import data  # imports torch
 
-        recorded = (data.recorded_dir(s) for s in sources if s.startswith(f"{dataset}:"))
-        data_dir = self.data_dir or next((d for d in recorded if d), None)
         try:
-            raw_dir, source = data.locate(dataset, data_dir, download=False, notify=lambda _: None)
-            digits = data.read_split(raw_dir, "test", source)
+            digits = data.read_test_digits(meta, self.data_dir, download=False, notify=lambda _: None)
         except TuiAeError as e:
             self.post_message(TestImagesFailed(dataset, str(e)))
         else:
-            where = describe_source(source, data.default_data_dir())
-            self.post_message(TestImagesLoaded(dataset, digits.images.numpy(), digits.labels.numpy(), source, where))
+            where = describe_source(digits.source, data.default_data_dir())
+            self.post_message(
+                TestImagesLoaded(dataset, digits.images.numpy(), digits.labels.numpy(), digits.source, where)
+            )
 
     def on_test_images_loaded(self, message: TestImagesLoaded) -> None:
         self._arrived(message)
@@ -246,11 +245,10 @@ class CompareView(Horizontal):
             )
             self._mark(kind, None)
         else:
-            z, recon, mse = slot.reconstruct(image)
+            z, recon, mse, sigma = slot.reconstruct(image)
             self._show(kind, f"{name} · MSE {mse:.4f}", recon, subtitle=f"◆ at ({z[0]:.2f}, {z[1]:.2f})")
-            posterior = slot.posterior(image)
-            self._mark(kind, (float(z[0]), float(z[1])), None if posterior is None else posterior[1])
-            return None if posterior is None else posterior[1]
+            self._mark(kind, (float(z[0]), float(z[1])), sigma)
+            return sigma
         return None
 
     def _mark(self, kind: str, point: tuple[float, float] | None, sigma: np.ndarray | None = None) -> None:

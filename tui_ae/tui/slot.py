@@ -102,24 +102,22 @@ class Slot:
             x = torch.as_tensor(np.asarray(images, dtype=np.float32))[:, None]  # (B, 1, 28, 28)
             return self.model.encode(x)[:, :2].numpy()
 
-    def posterior(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """A (28, 28) image's posterior N(mu, diag(sigma²)), first two coordinates, as (mu, sigma); None for the AE."""
-        import torch
+    def reconstruct(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
+        """A (28, 28) image in [0, 1] -> (its first two latent coordinates, reconstruction, MSE per pixel, σ).
 
-        posterior = getattr(self.model, "posterior", None)
-        if posterior is None:
-            return None
-        with torch.inference_mode():
-            mu, log_var = posterior(torch.as_tensor(np.asarray(image, dtype=np.float32))[None, None])  # (1, z) each
-            return mu[0, :2].numpy(), torch.exp(log_var[0, :2] / 2).numpy()
-
-    def reconstruct(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-        """A (28, 28) image in [0, 1] -> (its first two latent coordinates, reconstruction, MSE per pixel)."""
+        For a model with a posterior N(mu, diag(σ²)) (the VAE) the code is mu and σ its first two
+        coordinates', from one pass of the encoder; for the AE, σ is None.
+        """
         import torch
 
         with torch.inference_mode():
             x = torch.as_tensor(np.asarray(image, dtype=np.float32))[None, None]  # (1, 1, 28, 28)
-            z = self.model.encode(x)  # (1, latent_dim)
+            posterior = getattr(self.model, "posterior", None)
+            if posterior is None:
+                z, sigma = self.model.encode(x), None  # (1, latent_dim)
+            else:
+                z, log_var = posterior(x)
+                sigma = torch.exp(log_var[0, :2] / 2).numpy()
             recon = self.model.decode(z)  # (1, 1, 28, 28)
             mse = float(torch.mean((recon - x) ** 2))
-        return z[0, :2].numpy(), recon[0, 0].numpy(), mse
+        return z[0, :2].numpy(), recon[0, 0].numpy(), mse, sigma
