@@ -31,20 +31,23 @@ def checkpoint_model(path: Path, kind: str) -> Any:
 
 def load_models(slots: Iterable[Slot], loader: ModelLoader, post: Callable[[Message], Any]) -> None:
     """Load each usable slot's model (in a thread worker) and post ModelLoaded or ModelFailed for it."""
+    for slot in slots:
+        if slot.usable:
+            post(load_model(slot, loader))
+    release_free_memory()  # what reading the checkpoints left in this thread's heap
+
+
+def load_model(slot: Slot, loader: ModelLoader) -> ModelLoaded | ModelFailed:
+    """The slot's model from its file, decoded once, as the message that hands it over (or says why not)."""
     import torch
 
-    for slot in slots:
-        if not slot.usable:
-            continue
-        try:
-            model = loader(slot.path, slot.kind)
-            with torch.inference_mode():
-                model.decode(torch.zeros(1, slot.latent_dim))  # the first call pays for setup; not a key press
-        except TuiAeError as e:
-            post(ModelFailed(slot.kind, str(e)))
-        else:
-            post(ModelLoaded(slot.kind, model))
-    release_free_memory()  # what reading the checkpoints left in this thread's heap
+    try:
+        model = loader(slot.path, slot.kind)
+        with torch.inference_mode():
+            model.decode(torch.zeros(1, slot.latent_dim))  # the first call pays for setup; not a key press
+    except TuiAeError as e:
+        return ModelFailed(slot.kind, str(e))
+    return ModelLoaded(slot.kind, model)
 
 
 class OneTorchThread:

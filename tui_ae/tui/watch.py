@@ -20,9 +20,7 @@ from typing import Any
 from textual.message import Message
 from textual.worker import get_current_worker
 
-from tui_ae.errors import TuiAeError
-from tui_ae.tui.loading import ModelLoader
-from tui_ae.tui.messages import ModelFailed, ModelLoaded
+from tui_ae.tui.loading import ModelLoader, load_model
 from tui_ae.tui.slot import Slot
 
 POLL = 1.0  # seconds between looks at the files
@@ -94,15 +92,6 @@ def reread(slot: Slot) -> bool:
 
 def reload_model(slot: Slot, loader: ModelLoader, post: Callable[[Message], Any]) -> None:
     """Load the slot's model from its file again (in a thread worker); a reload superseded meanwhile posts nothing."""
-    import torch
-
-    try:
-        model = loader(slot.path, slot.kind)
-        with torch.inference_mode():
-            model.decode(torch.zeros(1, slot.latent_dim))  # the first call pays for setup; not a key press
-    except TuiAeError as e:
-        message: Message = ModelFailed(slot.kind, str(e))
-    else:
-        message = ModelLoaded(slot.kind, model)
+    message = load_model(slot, loader)
     if not get_current_worker().is_cancelled:
         post(message)
