@@ -43,6 +43,8 @@ import termios
 import time
 from pathlib import Path
 
+from _bench import machine_line, percentiles, record_frames, settle
+
 ROOT = Path(__file__).resolve().parent.parent  # this checkout: measured, not an installed tui-ae
 sys.path.insert(0, str(ROOT))
 
@@ -158,31 +160,15 @@ async def key_latency(ae: Path | None, vae: Path | None, presses: int) -> None:
     from tui_ae.tui.color_system import use_color_system
 
     use_color_system("truecolor")  # as `explore --color truecolor` does, before textual is imported
-    # Two private pieces of Textual, here only (the package uses none), because a headless app
-    # never encodes its frames and no public hook is handed the frame: App._display is where
-    # each frame passes, and CompositorUpdate is the type of a frame among what passes there.
-    from textual._compositor import CompositorUpdate
-
     from tui_ae.tui import explore_view
     from tui_ae.tui.app import ExplorerApp
 
     app = ExplorerApp(ae, vae, color_mode="truecolor")
     assert app.console.color_system == "truecolor", app.console.color_system
-    frames: list[tuple[float, float, int]] = []  # (time the frame was encoded, main thread's CPU time, bytes)
-    display = app._display
-
-    def encoding_display(screen, renderable) -> None:
-        display(screen, renderable)
-        if isinstance(renderable, CompositorUpdate):
-            data = renderable.render_segments(app.console)  # what the real driver would write
-            frames.append((time.perf_counter(), time.thread_time(), len(data.encode())))
-
-    app._display = encoding_display
+    frames = record_frames(app)  # each frame encoded to the terminal's escape sequences: see _bench.py
     pattern = PATTERN
     async with app.run_test(size=(COLUMNS, ROWS)) as pilot:
-        for _ in range(3):
-            await pilot.pause()
-            await app.workers.wait_for_complete()
+        await settle(pilot)
         assert all(s.model is not None for s in app.slots.values() if s.usable), "models did not load"
         latencies, cpu, walls, sizes, by_key = [], [], [], [], {}
         for i in range(presses + 10):
@@ -196,41 +182,33 @@ async def key_latency(ae: Path | None, vae: Path | None, presses: int) -> None:
                 continue
             if not frames:
                 raise RuntimeError(f"press {i} ({key}) produced no frame")
-            latencies.append(frames[-1][0] - start)
-            cpu.append(frames[-1][1] - start_cpu)
+            latencies.append(frames[-1].time - start)
+            cpu.append(frames[-1].cpu - start_cpu)
             by_key.setdefault(key in ("left", "right"), []).append(latencies[-1])
             walls.append(wall)
-            sizes.append(sum(size for _, _, size in frames))
+            sizes.append(sum(frame.size for frame in frames))
         frames.clear()
         rested = time.perf_counter()
         await pilot.pause(5 * explore_view.REST)  # the keys rest: the thumbnails follow
         rest_frames = list(frames)
-    latencies.sort()
-    cpu.sort()
     sizes.sort()
     n = len(latencies)
+    print(f"key -> frame, {n} arrow presses:  {percentiles(latencies)}")
     print(
-        f"key -> frame, {n} arrow presses:  p50 {latencies[n // 2] * 1000:5.1f} ms  "
-        f"p95 {latencies[int(n * 0.95)] * 1000:5.1f} ms  max {latencies[-1] * 1000:5.1f} ms"
-    )
-    print(
-        f"  main thread's CPU time in that:  p50 {cpu[n // 2] * 1000:5.1f} ms  p95 {cpu[int(n * 0.95)] * 1000:5.1f} ms"
+        f"  main thread's CPU time in that:  {percentiles(cpu, top=False)}"
         f"  (the work itself, whatever else the machine is doing)"
     )
     for sideways, values in sorted(by_key.items()):
-        values.sort()
-        print(
-            f"  {'left/right' if sideways else 'up/down':10s} ({len(values):3d} presses):    p50 "
-            f"{values[len(values) // 2] * 1000:5.1f} ms  p95 {values[int(len(values) * 0.95)] * 1000:5.1f} ms"
-        )
+        keys = "left/right" if sideways else "up/down"
+        print(f"  {keys:10s} ({len(values):3d} presses):    {percentiles(values, top=False)}")
     print(
         f"bytes written per press:          median {sizes[n // 2]:,}  max {sizes[-1]:,}  (full screen {COLUMNS}x{ROWS})"
     )
     print(f"pilot.press + pause wall time:    median {sorted(walls)[n // 2] * 1000:5.1f} ms (Pilot's idle waits)")
     if rest_frames:
-        after = (rest_frames[-1][0] - rested) * 1000
+        after = (rest_frames[-1].time - rested) * 1000
         print(
-            f"once the keys rest, the thumbnails: {sum(size for _, _, size in rest_frames):,} bytes, "
+            f"once the keys rest, the thumbnails: {sum(frame.size for frame in rest_frames):,} bytes, "
             f"{after:.0f} ms after the last press ({explore_view.REST * 1000:.0f} ms of rest)"
         )
 
@@ -294,19 +272,12 @@ def terminal_keys(argv: list[str], cwd: Path, presses: int) -> None:
             sizes.append(len(raw) - start)
     finally:
         term.close()
-    latencies.sort()
     sizes.sort()
     n = len(latencies)
-    print(
-        f"in a terminal, key -> frame, {n} presses:  p50 {latencies[n // 2] * 1000:5.1f} ms  "
-        f"p95 {latencies[int(n * 0.95)] * 1000:5.1f} ms  max {latencies[-1] * 1000:5.1f} ms"
-    )
+    print(f"in a terminal, key -> frame, {n} presses:  {percentiles(latencies)}")
     for sideways, values in sorted(by_key.items()):
-        values.sort()
-        print(
-            f"  {'left/right' if sideways else 'up/down':10s} ({len(values):3d} presses):    p50 "
-            f"{values[len(values) // 2] * 1000:5.1f} ms  p95 {values[int(len(values) * 0.95)] * 1000:5.1f} ms"
-        )
+        keys = "left/right" if sideways else "up/down"
+        print(f"  {keys:10s} ({len(values):3d} presses):    {percentiles(values, top=False)}")
     print(f"  bytes written per press:        median {sizes[n // 2]:,}  max {sizes[-1]:,}")
 
 
@@ -326,11 +297,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     parts = {"pilot", "terminal"} if args.keys_only else set(args.parts)
-    load = os.getloadavg()[0]
-    print(
-        f"machine: {os.cpu_count()} CPUs, load average {load:.1f}; python {sys.version.split()[0]}; "
-        f"{COLUMNS}x{ROWS} terminal"
-    )
+    print(machine_line((COLUMNS, ROWS)))
     argv = [sys.executable, "-m", "tui_ae", "explore", "--ae", str(args.ae.resolve()), "--vae", str(args.vae.resolve())]
     if parts & {"start", "memory"}:
         startup(argv, ROOT, args.runs, memory="memory" in parts)

@@ -8,18 +8,19 @@ models loaded, compare mode on the data set's test images. Opening: from just be
 (test image 1 marked A, image 2 or 3 B, in turn) to the end of the last frame it produced,
 both strips decoded. A marker press: the same for `←`/`→`, marching from A to B and back,
 every press a move. Frames are encoded to the terminal's escape sequences as the real
-driver would (as explore_latency.py does, with the same two private pieces of Textual) and
-their bytes counted. Pilot's own idle waits are not part of the figures.
+driver would (_bench.record_frames, as in explore_latency.py) and their bytes counted.
+Pilot's own idle waits are not part of the figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 from pathlib import Path
+
+from _bench import machine_line, percentiles, record_frames, settle
 
 ROOT = Path(__file__).resolve().parent.parent  # this checkout: measured, not an installed tui-ae
 sys.path.insert(0, str(ROOT))
@@ -27,31 +28,14 @@ sys.path.insert(0, str(ROOT))
 COLUMNS, ROWS = 120, 40
 
 
-def percentiles(values: list[float]) -> str:
-    values = sorted(values)
-    n = len(values)
-    p50, p95 = values[n // 2] * 1000, values[int(n * 0.95)] * 1000
-    return f"p50 {p50:5.1f} ms  p95 {p95:5.1f} ms  max {values[-1] * 1000:5.1f}"
-
-
 async def measure(ae: Path, vae: Path, data_dir: Path | None, presses: int, opens: int) -> None:
     from tui_ae.tui.color_system import use_color_system
 
     use_color_system("truecolor")
-    from textual._compositor import CompositorUpdate  # private: see explore_latency.py
-
     from tui_ae.tui.app import ExplorerApp
 
     app = ExplorerApp(ae, vae, color_mode="truecolor", data_dir=data_dir)
-    frames: list[tuple[float, int]] = []  # (time the frame was encoded, bytes)
-    display = app._display
-
-    def encoding_display(screen, renderable) -> None:
-        display(screen, renderable)
-        if isinstance(renderable, CompositorUpdate):
-            frames.append((time.perf_counter(), len(renderable.render_segments(app.console).encode())))
-
-    app._display = encoding_display
+    frames = record_frames(app)
 
     async def timed(key: str) -> tuple[float, int]:
         frames.clear()
@@ -60,18 +44,13 @@ async def measure(ae: Path, vae: Path, data_dir: Path | None, presses: int, open
         await pilot.pause()
         if not frames:
             raise RuntimeError(f"{key} produced no frame")
-        return frames[-1][0] - start, sum(size for _, size in frames)
-
-    async def settle() -> None:
-        for _ in range(3):
-            await pilot.pause()
-            await app.workers.wait_for_complete()
+        return frames[-1].time - start, sum(frame.size for frame in frames)
 
     async with app.run_test(size=(COLUMNS, ROWS)) as pilot:
-        await settle()
+        await settle(pilot)
         assert all(s.model is not None for s in app.slots.values() if s.usable), "models did not load"
         await pilot.press("c")
-        await settle()
+        await settle(pilot)
         await pilot.press("a", "n")
         open_times, open_bytes = [], []
         for i in range(opens + 2):
@@ -106,10 +85,7 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=200)
     parser.add_argument("--opens", type=int, default=10)
     args = parser.parse_args()
-    print(
-        f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; python {sys.version.split()[0]}; "
-        f"{COLUMNS}x{ROWS} terminal"
-    )
+    print(machine_line((COLUMNS, ROWS)))
     asyncio.run(measure(args.ae, args.vae, args.data_dir, args.presses, args.opens))
 
 

@@ -15,12 +15,12 @@ the index, the spacing statistics and the medoids.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _bench import machine_line
 
 ROOT = Path(__file__).resolve().parent.parent  # this checkout: measured, not an installed tui-ae
 sys.path.insert(0, str(ROOT))
@@ -115,7 +115,7 @@ def main() -> None:
     args = parser.parse_args()
     from tui_ae.checkpoint import read_codes
 
-    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; python {sys.version.split()[0]}")
+    print(machine_line())
     _, stored = read_codes(args.ckpt)
     measure(f"{args.ckpt.name}, stored validation codes", stored.points, stored.labels, args.queries)
     points, labels = all_training_codes(args.ckpt, args.data_dir)

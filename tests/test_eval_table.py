@@ -104,18 +104,16 @@ def test_at_120_columns_one_row_per_checkpoint():
         assert _line_of(lines, row.name, *row.values.values())
 
 
-def test_at_120_columns_rows_too_wide_to_fit_go_one_row_per_metric():
-    rows = _rows()  # longer names and data sets than the default's
-    lines = _render(rows, 120)
-    assert not _missing(lines, rows)
-    assert _line_of(lines, "checkpoint", *(row.name for row in rows))
-    for column in COLUMNS:
-        assert _line_of(lines, column, *(row.values[column] for row in rows))
-
-
-def test_at_80_columns_one_row_per_metric():
-    rows = _rows(2)  # an AE and a VAE: side by side
-    lines = _render(rows, 80)
+@pytest.mark.parametrize(
+    ("count", "width"),
+    [
+        pytest.param(3, 120, id="120-rows-too-wide-to-fit"),  # longer names and data sets than the default's
+        pytest.param(2, 80, id="80-an-ae-and-a-vae-side-by-side"),
+    ],
+)
+def test_one_row_per_metric(count, width):
+    rows = _rows(count)
+    lines = _render(rows, width)
     assert not _missing(lines, rows)
     assert _line_of(lines, "checkpoint", *(row.name for row in rows))
     for column in COLUMNS:

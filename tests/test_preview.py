@@ -112,21 +112,21 @@ def test_at_80x24_the_strip_is_halved_digits_in_one_band():
     assert max(len(row) for row in cells) <= 80
 
 
-def test_at_120x40_all_ten_classes_show_halved_in_two_tiers():
-    preview = make_preview(seed=1)
-    strip = PreviewStrip("truecolor")
-    strip.show(preview, 0)
-    cells = grid(strip, console_for(120, 40))
-    check_tiers(cells, preview, shown=10, halved=True)
-    assert len(cells) <= 38 and max(len(row) for row in cells) <= 120
-
-
-def test_where_there_is_room_the_digits_are_full_size():
-    preview = make_preview(seed=2)
+@pytest.mark.parametrize(
+    ("classes", "seed", "width", "height", "halved"),
+    [
+        pytest.param(10, 1, 120, 40, True, id="120x40-ten-halved-in-two-tiers"),
+        pytest.param(10, 2, 160, 62, False, id="160x62-ten-full-size"),
+        pytest.param(3, 5, 120, 40, False, id="120x40-three-full-size"),
+    ],
+)
+def test_every_class_shows_at_the_largest_size_that_fits(classes, seed, width, height, halved):
+    preview = make_preview(classes=classes, seed=seed)
     strip = PreviewStrip("truecolor")
     strip.show(preview, 1)
-    cells = grid(strip, console_for(160, 62))
-    check_tiers(cells, preview, shown=10, halved=False)
+    cells = grid(strip, console_for(width, height))
+    check_tiers(cells, preview, shown=classes, halved=halved)
+    assert len(cells) <= height - 2 and max(len(row) for row in cells) <= width
 
 
 def test_256_colours_draw_with_the_palettes_greys():
@@ -181,13 +181,6 @@ def test_fewer_classes_when_the_width_is_short_and_none_below_the_minimum(width,
         return
     assert len(spans(cells[find_row(cells, "val")])) == shown
     assert len(cells) <= height - 2 and max(len(row) for row in cells) <= width
-
-
-def test_three_classes_fit_full_size_where_ten_would_need_halving():
-    preview = make_preview(classes=3, seed=5)
-    strip = PreviewStrip("truecolor")
-    strip.show(preview, 1)
-    check_tiers(grid(strip, console_for(120, 40)), preview, shown=3, halved=False)
 
 
 def test_the_layout_prefers_more_classes_then_bigger_digits():
