@@ -43,18 +43,9 @@ def shrink(image: np.ndarray, times: int) -> np.ndarray:
     return image
 
 
-def barred(tile: np.ndarray) -> np.ndarray:
-    """The tile with its top and bottom rows of pixels grey: the marker's."""
-    tile = tile.copy()
-    tile[[0, -1], :] = BAR_GREY
-    return tile
-
-
-def strip_image(originals: np.ndarray, decodings: np.ndarray, times: int, marker: int | None) -> np.ndarray:
-    """(2, 28, 28) A and B, (steps, 28, 28) decodings -> one image: A, gap, decodings (the marker's barred), gap, B."""
+def strip_image(originals: np.ndarray, decodings: np.ndarray, times: int) -> np.ndarray:
+    """(2, 28, 28) A and B, (steps, 28, 28) decodings -> one image: A, gap, the decodings, gap, B."""
     tiles = [shrink(image, times) for image in decodings]
-    if marker is not None:
-        tiles[marker] = barred(tiles[marker])
     a, b = (shrink(image, times) for image in originals)
     gap = np.full((a.shape[0], GAP), GAP_GREY, np.float32)
     return np.hstack([a, gap, *tiles, gap, b])
@@ -66,6 +57,14 @@ def marker_columns(marker: int, times: int) -> tuple[int, int]:
     return width + GAP + marker * width, width
 
 
+def barred(strip: np.ndarray, marker: int, times: int) -> np.ndarray:
+    """The strip with the marker's tile's top and bottom rows of pixels grey: its bars."""
+    strip = strip.copy()
+    x, width = marker_columns(marker, times)
+    strip[[0, -1], x : x + width] = BAR_GREY
+    return strip
+
+
 class StripView(Picture):
     DEFAULT_CSS = """
     StripView { width: 1fr; height: 1fr; }
@@ -73,20 +72,20 @@ class StripView(Picture):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.strip: tuple[np.ndarray, np.ndarray, int] | None = None  # originals, decodings, halvings
+        self.strip: tuple[np.ndarray, int] | None = None  # the strip without bars (shrunk once), its halvings
         self.marker: int | None = None
 
     def show_strip(self, originals: np.ndarray, decodings: np.ndarray, times: int, marker: int) -> None:
-        self.strip, self.marker = (originals, decodings, times), marker
-        self.show_image(strip_image(originals, decodings, times, marker))
+        self.strip, self.marker = (strip_image(originals, decodings, times), times), marker
+        self.show_image(barred(self.strip[0], marker, times))
 
     def move_marker(self, marker: int) -> None:
         """Bar another tile, repainting only the strip's first and last rows, where the bars are."""
         if self.strip is None or self.image is None or marker == self.marker:
             return
         old, self.marker = self.marker, marker
-        originals, decodings, times = self.strip
-        self.image = strip_image(originals, decodings, times, marker)
+        plain, times = self.strip
+        self.image = barred(plain, marker, times)
         self._build()
         size = self.content_size
         rows, cols = self.image.shape[0] // 2, self.image.shape[1]
