@@ -234,7 +234,7 @@ class CompareView(Horizontal):
         """A model's reconstruction in its panel and its code ◆ on its map; σ for a model that has a posterior."""
         slot, name = self.slots[kind], kind.upper()
         if not slot.usable or slot.model is None:
-            self._show(kind, name, message=slot.error or slot.load_error or f"loading the {name}…")
+            self._show(kind, name, message=slot.why_no_model)
             self._mark(kind, None)
         elif (trained_on := dataset_of(slot)) != self.dataset:
             self._show(

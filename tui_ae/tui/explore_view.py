@@ -265,7 +265,7 @@ class ExploreView(Horizontal):
         if slot.model is not None:
             view.show_image(slot.decode(np.array([[slot.x, slot.y]]))[0])
         else:
-            view.show_message(slot.load_error or f"loading the {name}…")
+            view.show_message(slot.why_no_model)
         self._restless.add(kind)
         self._last_move = time.monotonic()
         if self._rest_timer is None:

@@ -99,7 +99,7 @@ class GridScreen(Screen):
             if not self._shows(kind):
                 continue
             if not slot.usable or slot.model is None:
-                view.show_message(slot.error or slot.load_error or f"loading the {kind.upper()}…")
+                view.show_message(slot.why_no_model)
                 continue
             size = view.content_size
             if not size.area:

@@ -178,7 +178,7 @@ class InterpolationView(Vertical):
         """Why a model's path cannot be shown, or None when it can."""
         name = slot.kind.upper()
         if not slot.usable or slot.model is None:
-            return slot.error or slot.load_error or f"loading the {name}…"
+            return slot.why_no_model
         if (trained_on := dataset_of(slot)) != self.ends.dataset:
             there, here = dataset_name(trained_on), dataset_name(self.ends.dataset)
             return f"the {name} was trained on {there}, not {here}: no path between {here} images"

@@ -55,6 +55,11 @@ class Slot:
         return self.header is not None and self.error is None
 
     @property
+    def why_no_model(self) -> str:
+        """What a panel says where there is no model to draw with: no checkpoint, a failed load, or still loading."""
+        return self.error or self.load_error or f"loading the {self.kind.upper()}…"
+
+    @property
     def latent_dim(self) -> int:
         return int(self.header.model_args.get("latent_dim", 2)) if self.header else 2
 
