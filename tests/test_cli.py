@@ -6,6 +6,7 @@ import re
 import pytest
 import torch
 import typer
+from conftest import explorer_meta
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -13,6 +14,7 @@ from tui_ae import checkpoint, data, measures
 from tui_ae import cli as cli_module
 from tui_ae import train as training
 from tui_ae.cli import app
+from tui_ae.models import build_model
 
 runner = CliRunner()
 CONTROL = re.compile(r"\x1b|\r")
@@ -169,6 +171,15 @@ def test_missing_data_and_checkpoints_are_one_line_errors(in_tmp, monkeypatch):
     assert_one_line_error(invoke("eval", in_tmp / "missing.safetensors"), 2, "no checkpoint at")
     (in_tmp / "junk.safetensors").write_bytes(b"not a checkpoint")
     assert_one_line_error(invoke("eval", in_tmp / "junk.safetensors"), 2, "not a readable tui-ae checkpoint")
+
+
+def test_eval_on_a_device_this_machine_lacks_is_one_error_for_all_checkpoints(in_tmp, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    folder = in_tmp / "checkpoints"
+    folder.mkdir()
+    for kind in ("ae", "vae"):
+        checkpoint.save(folder / f"{kind}.safetensors", build_model(kind, latent_dim=2), explorer_meta())
+    assert_one_line_error(invoke("eval", "--device", "cuda"), 2, "--device cuda was asked for")
 
 
 def test_ctrl_c_keeps_the_last_epoch_and_exits_130(tiny_mnist, in_tmp, monkeypatch):

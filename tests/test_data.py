@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import torch
-from conftest import fake_digits, write_fake_raw, write_idx
+from conftest import fake_digits, write_fake_mnist, write_fake_raw, write_idx
 
 from tui_ae import data
 from tui_ae.errors import DataError
@@ -129,3 +129,15 @@ def test_the_validation_digits_of_a_model_trained_on_the_sample_are_the_samples(
     assert len(labels) == 2_000 and source == data.SAMPLE_SOURCE  # 20% of the sample's 10,000
     with pytest.raises(DataError, match="no mnist files in"):
         data.read_validation_digits({"dataset": "mnist", "data_source": "mnist:/gone"}, data_dir=tmp_path / "x")
+
+
+def test_the_test_digits_of_a_model_trained_on_the_sample_are_the_samples(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUI_AE_DATA", str(write_fake_mnist(tmp_path)))  # another MNIST in the cache
+    test = data.read_test_digits({"dataset": "mnist", "data_source": data.SAMPLE_SOURCE}, download=False)
+    assert len(test) == 2_000 and test.source == data.SAMPLE_SOURCE
+    mine = data.read_test_digits({"dataset": "mnist", "data_source": data.SAMPLE_SOURCE}, data_dir=tmp_path)
+    assert len(mine) == 60  # --data-dir still wins
+
+
+def test_first_of_each_class_is_in_label_order():
+    np.testing.assert_array_equal(data.first_of_each_class(np.array([3, 1, 3, 0, 1, 7])), [3, 1, 0, 5])

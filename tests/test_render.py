@@ -9,16 +9,15 @@ import numpy as np
 import pytest
 from rich.color import Color, ColorSystem, ColorType
 from rich.console import Console
-from rich.measure import Measurement
 from rich.segment import Segment
 
 from tui_ae.render import (
     LABEL_COLORS,
     LABEL_COLORS_16,
-    DigitRenderable,
     cell_of,
     detect_color_mode,
     digit_lines,
+    halve,
     legend_segments,
     map_cells,
     map_lines,
@@ -162,40 +161,39 @@ def test_odd_row_count_is_refused():
     assert len(digit_lines(np.zeros((3, 4)), scale=2)) == 3  # scaled, it is even
 
 
+def test_halve_averages_2x2_blocks_and_drops_an_odd_last_row_and_column():
+    image = np.arange(35.0).reshape(5, 7)
+    np.testing.assert_array_equal(halve(image), [[4.0, 6.0, 8.0], [18.0, 20.0, 22.0]])
+
+
 # --- digits through a real Rich console ---
 
 
 def test_truecolor_escape_codes():
-    out = printed(DigitRenderable(CHECKER), "truecolor")
+    out = printed(Lines(digit_lines(CHECKER)), "truecolor")
     assert "38;2;0;0;0;48;2;255;255;255m▀" in out
     assert "38;2;255;255;255;48;2;0;0;0m▀" in out
 
 
 @pytest.mark.parametrize("console_colors", ["256", "truecolor"])
 def test_256_escape_codes(console_colors):
-    out = printed(DigitRenderable(CHECKER, mode="256"), console_colors)
+    out = printed(Lines(digit_lines(CHECKER, mode="256")), console_colors)
     assert "38;5;16;48;5;231m▀" in out and "38;5;231;48;5;16m▀" in out
     assert "38;2" not in out
 
 
 @pytest.mark.parametrize("console_colors", ["standard", "truecolor"])
 def test_16_colour_digit_has_no_palette_or_rgb_codes(console_colors):
-    out = printed(DigitRenderable(CHECKER, mode="16"), console_colors)
+    out = printed(Lines(digit_lines(CHECKER, mode="16")), console_colors)
     assert "▒▒" in out
     assert "38;2" not in out and "38;5" not in out and "48;" not in out
 
 
 @pytest.mark.parametrize("console_colors", [None, "truecolor"])
 def test_mono_digit_has_no_escape_codes(console_colors):
-    out = printed(DigitRenderable(np.full((28, 28), 0.5), mode="mono"), console_colors)
+    out = printed(Lines(digit_lines(np.full((28, 28), 0.5), mode="mono")), console_colors)
     assert not ESCAPE.search(out)
     assert out == ("▒" * 28 + "\n") * 14
-
-
-def test_digit_renderable_measures_its_width():
-    console = Console(file=io.StringIO(), width=80)
-    measurement = Measurement.get(console, console.options, DigitRenderable(np.zeros((28, 28)), scale=2))
-    assert measurement == Measurement(56, 56)
 
 
 # --- latent map: cells ---

@@ -3,10 +3,12 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import explorer_meta, write_fake_mnist
 
 from tui_ae import checkpoint
-from tui_ae.config import TrainConfig
+from tui_ae.config import SAMPLE_SOURCE, TrainConfig
 from tui_ae.errors import TuiAeError
+from tui_ae.models import build_model
 from tui_ae.train import EpochDone, NonFiniteLoss, Started, Step, evaluate_checkpoint, train
 
 
@@ -96,6 +98,14 @@ def test_evaluate_checkpoint_uses_the_test_split(tiny_mnist, tmp_path):
     assert header.kind == "vae" and {"loss", "recon", "kl", "mse", "images", "knn", "active_units"} == metrics.keys()
     assert metrics["images"] == 60
     assert metrics["loss"] == pytest.approx(metrics["recon"] + metrics["kl"], rel=1e-5)
+
+
+def test_a_model_trained_on_the_sample_is_evaluated_on_the_sample(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUI_AE_DATA", str(write_fake_mnist(tmp_path / "cache")))  # another MNIST in the cache
+    path = tmp_path / "sample.safetensors"
+    checkpoint.save(path, build_model("ae", latent_dim=2), explorer_meta(data_source=SAMPLE_SOURCE))
+    _, metrics = evaluate_checkpoint(path, device="cpu", notify=pytest.fail)
+    assert metrics["images"] == 2_000  # the sample's test digits, not the cache's 60
 
 
 def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tiny_mnist, tmp_path):

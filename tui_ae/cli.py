@@ -24,6 +24,7 @@ from tui_ae.config import (
     RecipeName,
     ScheduleName,
     TrainConfig,
+    resolve_device,
 )
 from tui_ae.errors import TuiAeError
 
@@ -113,7 +114,9 @@ def train(
     ] = None,
     kl_warmup: Annotated[
         int | None,
-        typer.Option(help="VAE: epochs to ramp the KL weight from 0 to 1; default: the recipe's.", show_default=False),
+        typer.Option(
+            help="VAE: epochs to ramp the KL weight from 0 to --beta; default: the recipe's.", show_default=False
+        ),
     ] = None,
     beta: Annotated[
         float | None,
@@ -237,12 +240,16 @@ def evaluate(
     from tui_ae.eval_table import EvalTable, make_row, short_names
     from tui_ae.train import evaluate_checkpoint  # imports torch
 
+    try:
+        torch_device = resolve_device(device)  # once: a missing device is one error, not one per checkpoint
+    except TuiAeError as e:
+        raise fail(str(e)) from None
     rows = []
     for index, (path, name) in enumerate(zip(paths, short_names(paths)), 1):
         try:
             # seconds per checkpoint on a CPU (it encodes the training images): say what is going on, on a terminal
             with err_console.status(Text(f"evaluating {name} ({index} of {len(paths)})")):  # a name is no markup
-                header, metrics = evaluate_checkpoint(path, data_dir, device, notify=plain_notice)
+                header, metrics = evaluate_checkpoint(path, data_dir, torch_device, notify=plain_notice)
         except TuiAeError as e:
             err_console.print(f"error: {e}", markup=False, soft_wrap=True)
             continue

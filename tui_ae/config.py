@@ -35,7 +35,7 @@ class Recipe:
     lr: float  # Adam's learning rate; the peak of the one-cycle schedule
     schedule: ScheduleName = "constant"
     weight_decay: float = 0.0
-    kl_warmup: int = 0  # VAE: epochs over which the KL term's weight rises from 0 to 1
+    kl_warmup: int = 0  # VAE: epochs over which the KL term's weight rises from 0 to beta
     grad_clip: float = 0.0  # max gradient norm; 0 = no clipping
     beta: float = 1.0  # VAE: the KL term's weight (a beta-VAE); 1 trains on the true ELBO
 
@@ -55,7 +55,7 @@ class TrainConfig:
     model: ModelName = "ae"
     recipe: RecipeName | None = None  # None: "seed" (or, with --resume, the checkpoint's)
     latent_dim: int = 2  # the homework's "encoded feature dimension"
-    epochs: int | None = None  # None: the recipe's, as for every field down to grad_clip
+    epochs: int | None = None  # None: the recipe's, as for every field down to beta
     batch_size: int | None = None
     lr: float | None = None
     schedule: ScheduleName | None = None

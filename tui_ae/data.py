@@ -191,10 +191,14 @@ def locate_recorded(
 ) -> tuple[Path, str]:
     """Where the data set a checkpoint was trained on (its header's meta) is, as locate() says.
 
-    From data_dir when given, else from the folder its training read if that is still
-    there, else wherever locate() finds the data set.
+    From data_dir when given, else from the embedded sample for a model trained on it, else
+    from the folder its training read if that is still there, else wherever locate() finds
+    the data set.
     """
-    data_dir = data_dir or recorded_dir(meta.get("data_source", ""))
+    source = meta.get("data_source", "")
+    if data_dir is None and source == SAMPLE_SOURCE:
+        return SAMPLE_DIR, SAMPLE_SOURCE  # not the cache's MNIST, which may have arrived since
+    data_dir = data_dir or recorded_dir(source)
     return locate(meta.get("dataset", "mnist"), data_dir, download=download, notify=notify)
 
 
@@ -225,19 +229,19 @@ def split_indices(
     return order[n_val:], order[:n_val]
 
 
+def first_of_each_class(labels: np.ndarray) -> np.ndarray:
+    """Indices of the first image of each label present, in label order."""
+    return np.array([int(np.flatnonzero(labels == k)[0]) for k in np.unique(labels)])
+
+
 def read_validation_digits(meta: dict, data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray, str]:
     """The validation images a checkpoint's map encodes, in its order: (images (N, 28, 28), labels (N,), source).
 
-    The training split of the data set it was trained on, found as read_test_digits finds it
-    (never downloaded; the embedded sample for a model trained on it), split as training split
-    it. Only the validation images are read out of the file: the explorer keeps them.
+    The training split of the data set it was trained on, found by locate_recorded() (never
+    downloaded), split as training split it. Only the validation images are read out of the
+    file: the explorer keeps them.
     """
-    source = meta.get("data_source", "")
-    if data_dir is None and source == SAMPLE_SOURCE:
-        raw_dir = SAMPLE_DIR
-    else:
-        data_dir = data_dir or recorded_dir(source)
-        raw_dir, source = locate(meta.get("dataset", "mnist"), data_dir, download=False, notify=lambda _: None)
+    raw_dir, source = locate_recorded(meta, data_dir, download=False, notify=lambda _: None)
     image_file, label_file = (_find(raw_dir, name) for name in FILES["train"])
     labels = read_idx(label_file)
     _, val = split_indices(len(labels))

@@ -187,11 +187,6 @@ def mosaic(images: np.ndarray, per_row: int) -> np.ndarray:
     return make_grid(tiles, nrow=per_row, padding=PADDING, pad_value=1.0)[0].numpy()
 
 
-def first_of_each_class(labels: np.ndarray) -> np.ndarray:
-    """Indices of the first image of each label present, in label order."""
-    return np.array([int(np.flatnonzero(labels == k)[0]) for k in np.unique(labels)])
-
-
 # -- The figures (matplotlib), from arrays ---------------------------------------------------------------------
 
 
@@ -322,6 +317,8 @@ def render(fig: Figure, fmt: Format) -> bytes:
 
 def draw(models: dict[str, Model], grid: int) -> tuple[dict[str, Figure], list[tuple[list[str], str]]]:
     """(file stem -> figure, figures left out and why) for the models at hand."""
+    from tui_ae.data import first_of_each_class  # data imports torch: here, once the models have
+
     figures: dict[str, Figure] = {}
     first = next(iter(models.values()))
     chosen = first_of_each_class(first.test_labels)

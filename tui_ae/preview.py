@@ -28,9 +28,10 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 from rich.style import Style
 
-from tui_ae.render import ColorMode, digit_lines
+from tui_ae.render import ColorMode, digit_lines, halve
 
 GAP = 1  # blank columns between two digits, and after the label column
+RESERVED_ROWS = 2  # rows of the terminal the strip leaves to the rest (the progress bar above it)
 BAND_LABELS = ("val", "recon")  # the originals' band, the reconstructions' band
 LABEL_STYLE = Style(dim=True)
 CLASS_STYLE = Style(bold=True)
@@ -96,12 +97,6 @@ def choose_layout(width: int, height: int, classes: int, label_width: int) -> La
     return best
 
 
-def halve(image: np.ndarray) -> np.ndarray:
-    """2x downsample by averaging 2x2 blocks: (28, 28) -> (14, 14)."""
-    h, w = image.shape
-    return image.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
-
-
 def _band(images: np.ndarray, label: str, layout: Layout, mode: ColorMode) -> list[Line]:
     """One band: the images' lines side by side, the band's label at the top of the left column."""
     digits = [digit_lines(halve(image) if layout.halved else image, mode=mode) for image in images]
@@ -143,9 +138,8 @@ class PreviewStrip:
     the loop never waits for it.
     """
 
-    def __init__(self, mode: ColorMode, reserved_rows: int = 2, main_thread_builds: bool = True) -> None:
+    def __init__(self, mode: ColorMode, main_thread_builds: bool = True) -> None:
         self.mode = mode
-        self.reserved_rows = reserved_rows  # rows of the terminal the strip leaves to the rest
         self.main_thread_builds = main_thread_builds
         self.shown: tuple[PreviewLike, int] | None = None  # (preview, epoch); one assignment, so thread-safe
         self._cache: tuple[PreviewLike | None, int, int, int, list[Line]] = (None, 0, 0, 0, [])
@@ -162,7 +156,7 @@ class PreviewStrip:
         cached, *rest, lines = self._cache
         stale = cached is not preview or rest != [epoch, width, height]  # `is`: a Preview's == compares arrays
         if stale and (self.main_thread_builds or threading.current_thread() is not threading.main_thread()):
-            lines = strip_lines(preview, epoch, width, height - self.reserved_rows, self.mode)
+            lines = strip_lines(preview, epoch, width, height - RESERVED_ROWS, self.mode)
             self._cache = (preview, epoch, width, height, lines)  # one assignment: the refresh thread reads it
         return lines
 

@@ -153,10 +153,9 @@ def display(
                             speed="-",
                             metrics="",
                         )
-                    fields = {"speed": f"{event.images / max(event.seconds, 1e-9):,.0f}"}
-                    if event.metrics:
-                        fields["metrics"] = _format(event.metrics, SHOWN[config.model])
-                    progress.update(task, completed=event.step, **fields)
+                    speed = f"{event.images / max(event.seconds, 1e-9):,.0f}"
+                    metrics = _format(event.metrics, SHOWN[config.model])
+                    progress.update(task, completed=event.step, speed=speed, metrics=metrics)
                 elif isinstance(event, EpochDone):
                     done.append(event)
                     console.print(_epoch_line(event, started.epochs, config.model), markup=False)

@@ -6,8 +6,8 @@ textual-canvas do). Terminals without 24-bit colour get the 256-colour grey ramp
 and those with 16 colours or none get shade glyphs, so a digit still reads.
 The latent map is one cell per colour: the majority label of the points in it.
 
-Only numpy and Rich: the Textual app wraps these lines in Strips, and DigitRenderable
-prints them with a plain Rich console.
+Only numpy and Rich: the Textual app wraps these lines in Strips, and the training
+preview (preview.py) prints them with a plain Rich console.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from typing import Literal
 
 import numpy as np
 from rich.color import Color, ColorSystem
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.measure import Measurement
 from rich.segment import Segment
 from rich.style import Style
 
@@ -112,25 +110,10 @@ def digit_lines(
     return _run_lines(pairs, lambda pair, n: Segment(char * n, _grey_style(pair >> 8, pair & 255, mode)))
 
 
-class DigitRenderable:
-    """A digit for a plain Rich console (`console.print(DigitRenderable(image))`); Textual takes digit_lines().
-
-    Only the tests print one so far: nothing in the package uses it yet.
-    """
-
-    def __init__(
-        self, image: np.ndarray, *, scale: int = 1, glyph: Glyph = "upper", mode: ColorMode = "truecolor"
-    ) -> None:
-        self.image, self.scale, self.glyph, self.mode = image, scale, glyph, mode
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        for line in digit_lines(self.image, scale=self.scale, glyph=self.glyph, mode=self.mode):
-            yield from line
-            yield Segment.line()
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        width = np.shape(self.image)[1] * self.scale
-        return Measurement(width, width)
+def halve(image: np.ndarray) -> np.ndarray:
+    """2x downsample by averaging 2x2 blocks: (H, W) -> (H // 2, W // 2); an odd last row or column is dropped."""
+    h, w = image.shape
+    return image[: h // 2 * 2, : w // 2 * 2].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
 
 
 def _cells(x: np.ndarray, y: np.ndarray, bounds: Bounds, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
@@ -167,18 +150,14 @@ def map_cells(points: np.ndarray, labels: np.ndarray, bounds: Bounds, width: int
 
 
 @lru_cache(maxsize=64)
-def _label_style(label: int, mode: ColorMode) -> Style | None:
+def label_style(label: int, mode: ColorMode) -> Style | None:
+    """The style a map draws a label's points in (None in mono: the terminal's own)."""
     if mode == "mono":
         return None
     if mode == "16":
         return Style(color=LABEL_COLORS_16[label])
     color = Color.parse(LABEL_COLORS[label])
     return Style(color=color if mode == "truecolor" else color.downgrade(ColorSystem.EIGHT_BIT))
-
-
-def label_style(label: int, mode: ColorMode) -> Style | None:
-    """The style a map draws a label's points in (None in mono: the terminal's own)."""
-    return _label_style(label, mode)
 
 
 def _label_char(label: int, mode: ColorMode, marker: str) -> str:
@@ -192,7 +171,7 @@ def map_lines(cells: np.ndarray, *, mode: ColorMode = "truecolor", marker: str =
     def segment(label: int, n: int) -> Segment:
         if label < 0:
             return Segment(" " * n)
-        return Segment(_label_char(label, mode, marker) * n, _label_style(label, mode))
+        return Segment(_label_char(label, mode, marker) * n, label_style(label, mode))
 
     return _run_lines(np.asarray(cells), segment)
 
@@ -204,7 +183,7 @@ def legend_segments(mode: ColorMode = "truecolor", *, marker: str = "●") -> li
     for label in range(10):
         if label:
             segments.append(Segment("  " if with_marker else " "))
-        segments.append(Segment(_label_char(label, mode, marker), _label_style(label, mode)))
+        segments.append(Segment(_label_char(label, mode, marker), label_style(label, mode)))
         if with_marker:
             segments.append(Segment(f" {label}"))
     return segments

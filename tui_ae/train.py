@@ -26,7 +26,7 @@ import torch
 import tui_ae
 from tui_ae import checkpoint, data, measures
 from tui_ae import step as step_module
-from tui_ae.config import TrainConfig, resolve_device
+from tui_ae.config import DeviceName, TrainConfig, resolve_device
 from tui_ae.errors import TuiAeError
 from tui_ae.models import build_model
 from tui_ae.step import GraphedStep, Metrics, TrainStep, build_optimizer, keep_lr_tensor, load_optimizer_state
@@ -92,12 +92,17 @@ def evaluate(model, loader: data.DeviceLoader) -> Metrics:
     return dict(zip(model.METRICS, (sums / loader.num_images).tolist()))  # one device sync
 
 
-def encode_all(model, loader: data.DeviceLoader) -> checkpoint.LatentCodes:
-    """Every image of the loader encoded (the VAE's means), in order, for the explorer's maps."""
-    model.eval()
+def _codes(model, loader: data.DeviceLoader) -> torch.Tensor:
+    """Every image of the loader encoded (the VAE's posterior means), in order: (N, latent_dim) float32."""
     with torch.no_grad():
-        points = torch.cat([model.encode(x).float() for x, _ in loader])
-    return checkpoint.LatentCodes(points[:, :2].cpu().numpy(), loader.labels.to(torch.uint8).cpu().numpy())
+        return torch.cat([model.encode(x).float() for x, _ in loader])
+
+
+def encode_all(model, loader: data.DeviceLoader) -> checkpoint.LatentCodes:
+    """Every image of the loader encoded, its first two axes, for the explorer's maps."""
+    model.eval()
+    points = _codes(model, loader)[:, :2]  # (N, 2)
+    return checkpoint.LatentCodes(points.cpu().numpy(), loader.labels.to(torch.uint8).cpu().numpy())
 
 
 def _check_finite(metrics: Metrics, epoch: int, path: Path, last_saved: int) -> None:
@@ -296,10 +301,9 @@ class _Previewer:
     """Reconstructions of fixed validation digits, the first of each class, for the live strip."""
 
     def __init__(self, model, digits: data.Digits, device: torch.device) -> None:
-        labels = digits.labels.tolist()
-        firsts = sorted({label: labels.index(label) for label in set(labels)}.items())
-        self.model, self.labels = model, tuple(label for label, _ in firsts)
-        self.x = digits.images[[i for _, i in firsts]].to(device).unsqueeze(1).float() / 255  # (n, 1, 28, 28)
+        firsts = torch.from_numpy(data.first_of_each_class(digits.labels.numpy()))
+        self.model, self.labels = model, tuple(digits.labels[firsts].tolist())
+        self.x = digits.images[firsts].to(device).unsqueeze(1).float() / 255  # (n, 1, 28, 28)
         self.originals = self.x[:, 0].cpu().numpy()
 
     def launch(self) -> torch.Tensor:
@@ -370,16 +374,19 @@ def _meta(config: TrainConfig, source: str, history: list[dict], scheduler, cuda
 
 
 def evaluate_checkpoint(
-    path: Path, data_dir: Path | None = None, device: str = "auto", notify=print
+    path: Path, data_dir: Path | None = None, device: torch.device | DeviceName = "auto", notify=print
 ) -> tuple[checkpoint.Header, Metrics]:
     """A checkpoint's metrics on its data set's test images (10,000; the embedded sample's 2,000).
+
+    device: where to evaluate; a --device choice is resolved here, so a caller evaluating
+    several checkpoints resolves it once and passes the torch.device.
 
     metrics["images"] says how many; metrics["knn"] is the accuracy of a 5-nearest-neighbour
     classifier of the test images' codes among the training images' (the 48,000 of training's
     split, encoded here: a checkpoint stores only the validation codes); for the VAE,
     metrics["active_units"] counts the units active over the test images (measures.py).
     """
-    torch_device = resolve_device(device)
+    torch_device = device if isinstance(device, torch.device) else resolve_device(device)
     model, header, _ = checkpoint.load(path, device=torch_device)
     raw_dir, source = data.locate_recorded(header.meta, data_dir, notify=notify)
     test = data.read_split(raw_dir, "test", source)
@@ -388,11 +395,7 @@ def evaluate_checkpoint(
     test_loader = data.DeviceLoader(test, 1024, torch_device, shuffle=False)
     metrics = {**evaluate(model, test_loader), "images": test_loader.num_images}
     train_loader = data.DeviceLoader(train_set, 1024, torch_device, shuffle=False)
-    model.eval()
-    with torch.no_grad():  # every latent axis; the VAE's encode is its posterior mean
-        test_codes, train_codes = (
-            torch.cat([model.encode(x).float() for x, _ in loader]) for loader in (test_loader, train_loader)
-        )
+    test_codes, train_codes = _codes(model, test_loader), _codes(model, train_loader)  # every latent axis
     metrics["knn"] = measures.knn_accuracy(train_codes, train_loader.labels, test_codes, test_loader.labels)
     if header.kind == "vae":
         metrics["active_units"] = measures.active_units(test_codes)

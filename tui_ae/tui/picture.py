@@ -13,12 +13,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tui_ae.render import ColorMode, Glyph, digit_lines
-
-
-def halve(image: np.ndarray) -> np.ndarray:
-    """2x downsample by averaging 2x2 blocks: (H, W) -> (H/2, W/2)."""
-    h, w = image.shape
-    return image[: h // 2 * 2, : w // 2 * 2].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+from tui_ae.render import halve as halve  # re-exported: the widgets that show pictures import it from here
 
 
 class Picture(Widget):
