@@ -8,10 +8,10 @@ import torch
 from conftest import info_text, settle
 from textual.geometry import Region
 
+from tui_ae.render import halve
 from tui_ae.tui.app import ExplorerApp
 from tui_ae.tui.interpolation_view import path_points
 from tui_ae.tui.latent_map import LatentMap
-from tui_ae.tui.picture import halve
 from tui_ae.tui.slot import Slot
 from tui_ae.tui.strip_view import StripView
 

@@ -41,7 +41,6 @@ FORMATS: tuple[Format, ...] = ("png", "svg", "pdf")
 GRID_MIN, GRID_MAX = 2, 30  # digits per side: 30 x 30 is 900 digits, already finer than a printed page shows
 PADDING = 2  # white pixels around each digit of a mosaic
 DPI = 150
-KINDS = ("ae", "vae")
 TITLES = {"ae": "AE", "vae": "VAE"}
 
 
@@ -88,7 +87,7 @@ def find_checkpoints(ae: Path | None, vae: Path | None) -> tuple[dict[str, Path]
     """
     found: dict[str, Path] = {}
     absent: dict[str, Path] = {}
-    for kind, given in zip(KINDS, (ae, vae)):
+    for kind, given in zip(checkpoint.KINDS, (ae, vae)):
         path = given if given is not None else CHECKPOINT_DIR / f"{kind}.safetensors"
         if given is None and not path.exists():
             absent[kind] = path

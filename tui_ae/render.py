@@ -116,6 +116,15 @@ def halve(image: np.ndarray) -> np.ndarray:
     return image[: h // 2 * 2, : w // 2 * 2].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
 
 
+def shrink(image: np.ndarray, times: int) -> np.ndarray:
+    """An image halved `times` times, with a blank row added where that leaves an odd number: a cell is two rows."""
+    for _ in range(times):
+        image = halve(image)
+    if image.shape[0] % 2:
+        image = np.vstack([image, np.zeros((1, image.shape[1]), image.dtype)])
+    return image
+
+
 def _cells(x: np.ndarray, y: np.ndarray, bounds: Bounds, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     """(col, row) of latent points, clamped into the grid; row 0 is y_max, as in a plot."""
     x_min, x_max, y_min, y_max = bounds

@@ -24,6 +24,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
+from tui_ae.checkpoint import KINDS
 from tui_ae.render import ColorMode, Glyph, legend_segments
 from tui_ae.tui.compare_view import CompareView
 from tui_ae.tui.digit_view import DigitView
@@ -40,7 +41,6 @@ from tui_ae.tui.quiet_gc import REST, QuietCollector
 from tui_ae.tui.slot import Slot
 from tui_ae.tui.too_small import TooSmallScreen
 
-KINDS = ("ae", "vae")
 MIN_SIZE = (60, 20)  # columns, rows: two maps of some use above two 14x7 digits
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from textual.geometry import Size
 
-from tui_ae.tui.picture import Picture, halve
+from tui_ae.render import halve
+from tui_ae.tui.picture import Picture
 
 
 class DigitView(Picture):

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tui_ae.tui.picture import Picture, halve
+from tui_ae.render import shrink
+from tui_ae.tui.picture import Picture
 
 MIN_FULL = 5  # digits per side below which the default grid shrinks them to 14x14
 SIDES = (2, 12)  # the square grids + and - step through
@@ -50,11 +51,7 @@ def next_side(cols: int, rows: int, step: int) -> int:
 def mosaic(images: np.ndarray, cols: int, rows: int, scale: int) -> np.ndarray:
     """(rows * cols, 28, 28) -> one (rows * 28, cols * 28) image, shrunk scale times (and an even number of rows)."""
     tiles = images.reshape(rows, cols, 28, 28).transpose(0, 2, 1, 3).reshape(rows * 28, cols * 28)
-    while scale > 1:
-        tiles, scale = halve(tiles), scale // 2
-    if len(tiles) % 2:  # two pixel rows a cell: 7x7 digits in an odd number of rows need a blank one under them
-        tiles = np.vstack([tiles, np.zeros((1, tiles.shape[1]), tiles.dtype)])
-    return tiles
+    return shrink(tiles, scale.bit_length() - 1)  # scale 1, 2, 4: halved 0, 1, 2 times
 
 
 class GridView(Picture):

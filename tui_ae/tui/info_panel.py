@@ -127,12 +127,6 @@ class InfoPanel(Widget):
             self.neighbours, self.note = (), note
             self._update("block")
 
-    @property
-    def thumbnails(self) -> Arrangement:
-        """How the thumbnails are laid out at the panel's size."""
-        size = self.content_size
-        return arrangement(size.width, max(size.height - 1 - READOUT_ROWS, 0), 3)
-
     # -- drawing -----------------------------------------------------------------------------
     def _update(self, *sections: str) -> None:
         """Rebuild the sections that changed and repaint the rows whose cells differ (all of them after a resize)."""

@@ -33,7 +33,8 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from tui_ae.render import Bounds, ColorMode, cell_of, map_cells, map_lines, point_of
+from tui_ae.latent import Bounds
+from tui_ae.render import ColorMode, cell_of, map_cells, map_lines, point_of
 from tui_ae.tui.map_shapes import Cell, Shape
 
 Look = Literal["mark", "bright", "dim"]  # an overlay's style: as the ◆, or a bright or a dim glyph

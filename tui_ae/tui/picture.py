@@ -13,7 +13,6 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tui_ae.render import ColorMode, Glyph, digit_lines
-from tui_ae.render import halve as halve  # re-exported: the widgets that show pictures import it from here
 
 
 class Picture(Widget):

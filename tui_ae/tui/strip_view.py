@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 from textual.geometry import Region
 
-from tui_ae.tui.picture import Picture, halve
+from tui_ae.render import shrink
+from tui_ae.tui.picture import Picture
 
 GAP = 1  # a column of pixels between each original and the decodings
 GAP_GREY = 0.25
@@ -32,15 +33,6 @@ def tile_width(times: int) -> int:
 def steps_that_fit(width: int, times: int) -> int:
     """How many decodings fit between the two originals in `width` columns (one column a pixel)."""
     return max(MIN_STEPS, (width - 2 * GAP) // tile_width(times) - 2)
-
-
-def shrink(image: np.ndarray, times: int) -> np.ndarray:
-    """A (28, 28) image halved `times` times, with a blank row added where that leaves an odd number (7 -> 8)."""
-    for _ in range(times):
-        image = halve(image)
-    if image.shape[0] % 2:  # a cell holds two rows of pixels
-        image = np.vstack([image, np.zeros((1, image.shape[1]), image.dtype)])
-    return image
 
 
 def strip_image(originals: np.ndarray, decodings: np.ndarray, times: int) -> np.ndarray:
