@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 from safetensors import SafetensorError, safe_open
 
-from tui_ae.config import MAX_LATENT_DIM
-from tui_ae.errors import CheckpointError
+from tui_ae.config import CHECKPOINT_DIR, MAX_LATENT_DIM
+from tui_ae.errors import CheckpointError, TuiAeError
 
 FORMAT = "tui-ae/1"
 KINDS = ("ae", "vae")
@@ -84,6 +84,35 @@ def _header(path: Path, metadata: dict[str, str]) -> Header:
         return Header(doc["kind"], doc["model_args"], doc["meta"], doc.get("optimizer_groups"))
     except (KeyError, TypeError, json.JSONDecodeError):
         raise CheckpointError(f"{path} was not written by tui-ae (no tui-ae metadata)") from None
+
+
+def find_pair(ae: Path | None, vae: Path | None, *, wait: bool = False) -> dict[str, Path | None]:
+    """Each kind's checkpoint: the path given, else checkpoints/<kind>.safetensors; None where that default is absent.
+
+    A checkpoint must hold a model of its kind. With wait (explore --watch), a file absent or
+    unreadable is kept, to be waited for. At least one must be there.
+    """
+    found: dict[str, Path | None] = {}
+    for kind, given in zip(KINDS, (ae, vae)):
+        path = given if given is not None else CHECKPOINT_DIR / f"{kind}.safetensors"
+        found[kind] = path
+        if given is None and not path.exists() and not wait:
+            found[kind] = None  # the other model alone
+            continue
+        try:
+            header = read_header(path)
+        except CheckpointError:
+            if wait:  # not written yet, or cut short: waited for
+                continue
+            raise
+        if header.kind != kind:
+            raise CheckpointError(f"{path} holds the {header.kind.upper()} model; pass it with --{header.kind}")
+    if not any(found.values()):
+        raise TuiAeError(
+            f"no checkpoints in {CHECKPOINT_DIR}/: train them first with `tui-ae train --model ae` and "
+            "`tui-ae train --model vae`, or pass --ae and --vae"
+        )
+    return found
 
 
 def read_codes(path: Path) -> tuple[Header, LatentCodes | None]:

@@ -289,32 +289,13 @@ def explore(
     ] = False,
 ) -> None:
     """Walk the AE's and the VAE's latent spaces and compare their digits."""
-    from tui_ae.checkpoint import read_header
+    from tui_ae.checkpoint import find_pair
     from tui_ae.render import detect_color_mode
 
-    chosen = {"ae": ae, "vae": vae}
-    found: dict[str, Path | None] = {}
-    for kind, path in chosen.items():
-        default = CHECKPOINT_DIR / f"{kind}.safetensors"
-        candidate = path or default
-        if path is None and not candidate.exists() and not watch:
-            found[kind] = None  # the panel says how to train it
-            continue
-        try:
-            header = read_header(candidate)
-        except TuiAeError as e:
-            if watch:  # not written yet, or cut short: the app waits for the file to change
-                found[kind] = candidate
-                continue
-            raise fail(str(e)) from None
-        if header.kind != kind:
-            raise fail(f"{candidate} holds the {header.kind.upper()} model; pass it with --{header.kind}")
-        found[kind] = candidate
-    if not any(found.values()):
-        raise fail(
-            "no checkpoints in checkpoints/: train them first with "
-            "`tui-ae train --model ae` and `tui-ae train --model vae`"
-        )
+    try:
+        found = find_pair(ae, vae, wait=watch)  # a model absent by default: its panel says how to train it
+    except TuiAeError as e:
+        raise fail(str(e)) from None
     from tui_ae.tui.color_system import use_color_system
 
     mode = detect_color_mode() if color == "auto" else color

@@ -29,7 +29,7 @@ import numpy as np
 
 from tui_ae import checkpoint
 from tui_ae.config import CHECKPOINT_DIR, FIGURES_DIR
-from tui_ae.errors import CheckpointError, TuiAeError
+from tui_ae.errors import TuiAeError
 from tui_ae.latent import Bounds, grid_points, latent_bounds, quantile_points
 from tui_ae.render import LABEL_COLORS
 
@@ -78,30 +78,6 @@ class Model:
 
 
 # -- Checks: everything a user can get wrong, before anything heavy is imported ---------------------------------
-
-
-def find_checkpoints(ae: Path | None, vae: Path | None) -> tuple[dict[str, Path], dict[str, Path]]:
-    """(kind -> checkpoint to draw, kind -> default path found empty).
-
-    A path given must hold a checkpoint of its kind; a default that is absent leaves its model out.
-    """
-    found: dict[str, Path] = {}
-    absent: dict[str, Path] = {}
-    for kind, given in zip(checkpoint.KINDS, (ae, vae)):
-        path = given if given is not None else CHECKPOINT_DIR / f"{kind}.safetensors"
-        if given is None and not path.exists():
-            absent[kind] = path
-            continue
-        header = checkpoint.read_header(path)
-        if header.kind != kind:
-            raise CheckpointError(f"{path} holds the {header.kind.upper()} model; pass it with --{header.kind}")
-        found[kind] = path
-    if not found:
-        raise TuiAeError(
-            f"no checkpoints in {CHECKPOINT_DIR}/: train them first with `tui-ae train --model ae` and "
-            "`tui-ae train --model vae`, or pass --ae and --vae"
-        )
-    return found, absent
 
 
 def check_out_dir(out: Path) -> None:
@@ -361,14 +337,15 @@ def write_files(files: dict[str, bytes], out: Path) -> list[Path]:
 def make_figures(config: FiguresConfig, notify: Callable[[str], None] = print) -> Report:
     """Check everything, draw every figure the checkpoints allow, then write them into config.out."""
     config.validate()
-    found, absent = find_checkpoints(config.ae, config.vae)
+    found = checkpoint.find_pair(config.ae, config.vae)
     check_out_dir(config.out)
-    models = load_models(found, config.data_dir, notify)
+    models = load_models({kind: path for kind, path in found.items() if path}, config.data_dir, notify)
     figures, skipped = draw(models, config.grid)
-    for kind, path in absent.items():
+    for kind in (kind for kind, path in found.items() if path is None):
         names = [f"latent-grid-{kind}"] + (["latent-grid-vae-prior"] if kind == "vae" else [])
-        alone = TITLES[next(iter(models))]
-        skipped.insert(0, (names, f"no {TITLES[kind]} checkpoint at {path} (the other figures show the {alone} alone)"))
+        alone, default = TITLES[next(iter(models))], CHECKPOINT_DIR / f"{kind}.safetensors"
+        why = f"no {TITLES[kind]} checkpoint at {default} (the other figures show the {alone} alone)"
+        skipped.insert(0, (names, why))
     files = {f"{stem}.{config.format}": render(fig, config.format) for stem, fig in figures.items()}
     report = Report(written=write_files(files, config.out))
     report.skipped = [([f"{stem}.{config.format}" for stem in stems], why) for stems, why in skipped]
