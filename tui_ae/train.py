@@ -142,7 +142,8 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
     config, model, header, optimizer_state = _start(config)
     path, device = config.checkpoint_path, resolve_device(config.device)
     history = header.meta["history"] if header else []
-    if header:  # the metrics file says what the checkpoint says: an epoch cut off by Ctrl-C goes
+    if header:  # the metrics file says what the checkpoint says (each epoch writes the checkpoint, then the
+        # metrics: one stopped between the two, or a metrics file lost, is mended here)
         checkpoint.write_metrics(path, history)
 
     raw_dir, source = data.locate(config.dataset, config.data_dir, notify=notify)
