@@ -156,11 +156,11 @@ def test_a_failed_background_write_is_raised(tmp_path):
             writer.save(blocker / "ae.safetensors", model, META)  # a folder that is a file
 
 
-def _with_model_args(path, model_args) -> None:
-    """Rewrite a checkpoint's model arguments as a crafted file would, its weights unchanged."""
+def _crafted(path, **fields) -> None:
+    """Rewrite fields of a checkpoint's tui-ae metadata (kind, model_args, meta) as a crafted file would."""
     with safe_open(str(path), framework="numpy") as f:
         doc = json.loads(f.metadata()["tui_ae"])
-    save_file(load_file(str(path)), str(path), metadata={"tui_ae": json.dumps({**doc, "model_args": model_args})})
+    save_file(load_file(str(path)), str(path), metadata={"tui_ae": json.dumps({**doc, **fields})})
 
 
 @pytest.mark.parametrize(
@@ -181,7 +181,7 @@ def _with_model_args(path, model_args) -> None:
 def test_model_arguments_out_of_bounds_are_refused_before_building(tmp_path, monkeypatch, model_args):
     path = tmp_path / "vae.safetensors"
     checkpoint.save(path, build_model("vae"), META)
-    _with_model_args(path, model_args)
+    _crafted(path, model_args=model_args)
     built = []
     monkeypatch.setattr("tui_ae.models.build_model", lambda *args, **kwargs: built.append(kwargs))
     with pytest.raises(CheckpointError, match="model arguments|asks for latent_dim") as refused:
@@ -199,9 +199,7 @@ def test_the_largest_latent_size_still_loads(tmp_path):
 def test_a_crafted_kind_is_refused_in_one_line(tmp_path, kind):
     path = tmp_path / "ae.safetensors"
     checkpoint.save(path, build_model("ae"), META)
-    with safe_open(str(path), framework="numpy") as f:
-        doc = json.loads(f.metadata()["tui_ae"])
-    save_file(load_file(str(path)), str(path), metadata={"tui_ae": json.dumps({**doc, "kind": kind})})
+    _crafted(path, kind=kind)
     for read in (checkpoint.read_header, checkpoint.load):
         with pytest.raises(CheckpointError, match="holds a model of kind") as refused:
             read(path)
@@ -215,9 +213,7 @@ WITHOUT = [{k: v for k, v in META.items() if k != gone} for gone in ("config", "
 def test_crafted_metadata_is_refused_in_one_line(tmp_path, meta):
     path = tmp_path / "ae.safetensors"
     checkpoint.save(path, build_model("ae"), META)
-    with safe_open(str(path), framework="numpy") as f:
-        doc = json.loads(f.metadata()["tui_ae"])
-    save_file(load_file(str(path)), str(path), metadata={"tui_ae": json.dumps({**doc, "meta": meta})})
+    _crafted(path, meta=meta)
     for read in (checkpoint.read_header, checkpoint.load):
         with pytest.raises(CheckpointError, match="incomplete tui-ae metadata") as refused:
             read(path)
