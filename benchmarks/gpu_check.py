@@ -26,9 +26,10 @@ import torch
 
 from tui_ae import checkpoint, data
 from tui_ae.config import TrainConfig
+from tui_ae.errors import NonFiniteLoss
 from tui_ae.models import build_model
 from tui_ae.step import TrainStep, build_optimizer, capture, keep_lr_tensor
-from tui_ae.train import EpochDone, NonFiniteLoss, Started, train
+from tui_ae.train import EpochDone, Started, train
 
 DEVICE = torch.device("cuda")
 

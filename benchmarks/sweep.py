@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 from tui_ae.config import TrainConfig
-from tui_ae.train import EpochDone, evaluate_checkpoint, train
+from tui_ae.evaluation import evaluate_checkpoint
+from tui_ae.train import EpochDone, train
 
 
 def _onecycle(lr: float, batch_size: int, epochs: int, **more) -> dict:

@@ -11,6 +11,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from tui_ae import checkpoint
+from tui_ae.checkpoint_writer import CheckpointWriter
 from tui_ae.errors import CheckpointError
 from tui_ae.models import build_model
 
@@ -137,7 +138,7 @@ def test_the_background_writer_saves_what_the_model_was_when_handed_over(tmp_pat
     model, optimizer = _trained_pair("ae")
     expected = {k: v.clone() for k, v in model.state_dict().items()}
     path = tmp_path / "ae.safetensors"
-    with checkpoint.Writer() as writer:
+    with CheckpointWriter() as writer:
         writer.save(path, model, META, optimizer)
         with torch.no_grad():  # training goes on while the file is written
             for p in model.parameters():
@@ -152,7 +153,7 @@ def test_a_failed_background_write_is_raised(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
     with pytest.raises(CheckpointError, match="could not write"):
-        with checkpoint.Writer() as writer:
+        with CheckpointWriter() as writer:
             writer.save(blocker / "ae.safetensors", model, META)  # a folder that is a file
 
 

@@ -10,10 +10,11 @@ from conftest import explorer_meta
 from rich.console import Console
 from typer.testing import CliRunner
 
-from tui_ae import checkpoint, data, measures
+from tui_ae import checkpoint, data, evaluation
 from tui_ae import cli as cli_module
 from tui_ae import train as training
 from tui_ae.cli import app
+from tui_ae.errors import Interrupted
 from tui_ae.models import build_model
 
 runner = CliRunner()
@@ -83,11 +84,11 @@ def test_eval_classifies_the_test_codes_among_the_training_splits_codes(tiny_mni
         calls.append((reference, reference_labels, queries, query_labels))
         return real_knn_accuracy(reference, reference_labels, queries, query_labels)
 
-    real_knn_accuracy = measures.knn_accuracy
-    monkeypatch.setattr(measures, "knn_accuracy", knn_accuracy)
+    real_knn_accuracy = evaluation.knn_accuracy
+    monkeypatch.setattr(evaluation, "knn_accuracy", knn_accuracy)
     activity_of = []
-    real_active_units = measures.active_units
-    monkeypatch.setattr(measures, "active_units", lambda means: activity_of.append(means) or real_active_units(means))
+    real_active_units = evaluation.active_units
+    monkeypatch.setattr(evaluation, "active_units", lambda means: activity_of.append(means) or real_active_units(means))
     result = invoke("eval", "--data-dir", tiny_mnist, columns=120)
     assert result.exit_code == 0, result.output
 
@@ -234,7 +235,7 @@ def test_ctrl_c_in_the_display_still_finishes_the_last_checkpoint(tiny_mnist, in
     monkeypatch.setattr(checkpoint, "write", slow_write)
     monkeypatch.setattr(progress, "_epoch_line", interrupted)
     config = TrainConfig(epochs=3, data_dir=tiny_mnist, device="cpu")
-    with pytest.raises(progress.Interrupted, match="the checkpoint of epoch 1 is at") as raised:
+    with pytest.raises(Interrupted, match="the checkpoint of epoch 1 is at") as raised:
         progress.run(config, Console(file=io.StringIO()))
     # `raised` keeps the error's traceback, and with it run()'s frame and the training generator, alive
     assert checkpoint.read_header(in_tmp / "checkpoints" / "ae.safetensors").meta["epochs_done"] == 1

@@ -7,9 +7,11 @@ from conftest import explorer_meta, write_fake_mnist
 
 from tui_ae import checkpoint
 from tui_ae.config import SAMPLE_SOURCE, TrainConfig
-from tui_ae.errors import TuiAeError
+from tui_ae.errors import NonFiniteLoss, TuiAeError
+from tui_ae.evaluation import evaluate_checkpoint
+from tui_ae.metrics_log import metrics_path
 from tui_ae.models import build_model
-from tui_ae.train import EpochDone, NonFiniteLoss, Started, Step, evaluate_checkpoint, train
+from tui_ae.train import EpochDone, Started, Step, train
 
 
 def _config(tiny_mnist, tmp_path, **overrides) -> TrainConfig:
@@ -228,14 +230,14 @@ def test_too_few_images_to_split_is_a_data_error(tmp_path):
 def _metrics_rows(path) -> list[dict]:
     import json
 
-    return [json.loads(line) for line in checkpoint.metrics_path(path).read_text().splitlines()]
+    return [json.loads(line) for line in metrics_path(path).read_text().splitlines()]
 
 
 def test_the_metrics_file_says_what_the_checkpoints_history_says(tiny_mnist, tmp_path):
     path = tmp_path / "out.safetensors"
     list(train(_config(tiny_mnist, tmp_path, model="vae", epochs=2)))
     rows = _metrics_rows(path)
-    assert checkpoint.metrics_path(path).name == "out.metrics.jsonl"
+    assert metrics_path(path).name == "out.metrics.jsonl"
     history = checkpoint.read_header(path).meta["history"]
     assert [row["epoch"] for row in rows] == [1, 2]
     for row, entry in zip(rows, history):
@@ -245,7 +247,7 @@ def test_the_metrics_file_says_what_the_checkpoints_history_says(tiny_mnist, tmp
     assert rows[1]["lr"] == pytest.approx(5e-4)
 
     # an epoch cut off after the metrics were written, but before the checkpoint: as if by Ctrl-C
-    checkpoint.metrics_path(path).write_text("".join(f'{{"epoch": {n}}}\n' for n in (1, 2, 3)))
+    metrics_path(path).write_text("".join(f'{{"epoch": {n}}}\n' for n in (1, 2, 3)))
     events = train(_config(tiny_mnist, tmp_path, model="vae", epochs=3, resume=True))
     next(events)  # Started: the file is rewritten from the checkpoint's history before any epoch
     assert [row["epoch"] for row in _metrics_rows(path)] == [1, 2]

@@ -14,10 +14,8 @@ Layout of a file:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,8 +23,9 @@ from typing import Any
 import numpy as np
 from safetensors import SafetensorError, safe_open
 
-from tui_ae.config import CHECKPOINT_DIR, MAX_LATENT_DIM
-from tui_ae.errors import CheckpointError, TuiAeError
+from tui_ae.config import MAX_LATENT_DIM
+from tui_ae.errors import CheckpointError
+from tui_ae.files import write_atomically
 
 FORMAT = "tui-ae/1"
 KINDS = ("ae", "vae")
@@ -86,35 +85,6 @@ def _header(path: Path, metadata: dict[str, str]) -> Header:
         raise CheckpointError(f"{path} was not written by tui-ae (no tui-ae metadata)") from None
 
 
-def find_pair(ae: Path | None, vae: Path | None, *, wait: bool = False) -> dict[str, Path | None]:
-    """Each kind's checkpoint: the path given, else checkpoints/<kind>.safetensors; None where that default is absent.
-
-    A checkpoint must hold a model of its kind. With wait (explore --watch), a file absent or
-    unreadable is kept, to be waited for. At least one must be there.
-    """
-    found: dict[str, Path | None] = {}
-    for kind, given in zip(KINDS, (ae, vae)):
-        path = given if given is not None else CHECKPOINT_DIR / f"{kind}.safetensors"
-        found[kind] = path
-        if given is None and not path.exists() and not wait:
-            found[kind] = None  # the other model alone
-            continue
-        try:
-            header = read_header(path)
-        except CheckpointError:
-            if wait:  # not written yet, or cut short: waited for
-                continue
-            raise
-        if header.kind != kind:
-            raise CheckpointError(f"{path} holds the {header.kind.upper()} model; pass it with --{header.kind}")
-    if not any(found.values()):
-        raise TuiAeError(
-            f"no checkpoints in {CHECKPOINT_DIR}/: train them first with `tui-ae train --model ae` and "
-            "`tui-ae train --model vae`, or pass --ae and --vae"
-        )
-    return found
-
-
 def read_codes(path: Path) -> tuple[Header, LatentCodes | None]:
     """The header and the stored latent map, with numpy only: no torch import."""
     path = Path(path)
@@ -170,74 +140,11 @@ def write(path: Path, tensors: dict, metadata: dict[str, str]) -> None:
     write_atomically(Path(path), to_bytes(tensors, metadata=metadata))
 
 
-class Writer:
-    """Writes checkpoints from a background thread, one at a time, so training does not wait on the disk.
-
-    Serialising and syncing a 13 MB VAE checkpoint takes 20-30 ms, against 150 ms for a whole epoch
-    on a GPU. On leaving the `with` block, also by Ctrl-C or an error, the last write is finished,
-    so the file on disk is always the last epoch handed over; a failed write raises at the next save.
-    """
-
-    def __enter__(self) -> Writer:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint-writer")
-        self._pending: Future | None = None
-        return self
-
-    def save(self, path: Path, model, meta: dict[str, Any], optimizer=None, codes: LatentCodes | None = None,
-             metrics: list[dict] | None = None) -> None:  # fmt: skip
-        """Copy now, write soon: the checkpoint, then (given a history) its metrics file."""
-        snapshot = contents(model, meta, optimizer, codes)  # before training goes on
-        path = Path(path).absolute()  # where it is now, whatever the folder when the thread writes
-        lines = metrics_lines(metrics) if metrics is not None else None
-        self.wait()
-        self._pending = self._pool.submit(self._write, path, snapshot, lines)
-
-    @staticmethod
-    def _write(path: Path, snapshot: tuple, lines: str | None) -> None:
-        write(path, *snapshot)
-        if lines is not None:  # after the checkpoint: the metrics never hold an epoch it lacks
-            write_atomically(metrics_path(path), lines.encode())
-
-    def wait(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
-
-    def __exit__(self, *exc_info) -> None:
-        try:
-            self.wait()
-        finally:
-            self._pool.shutdown()
-
-
 def _plain(value: Any) -> Any:
     """JSON for the tensors torch leaves in optimizer and scheduler state (a CUDA lr, say): their numbers."""
     if hasattr(value, "tolist"):
         return value.tolist()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def metrics_path(path: Path) -> Path:
-    """Where a checkpoint's per-epoch metrics go: checkpoints/ae.safetensors -> checkpoints/ae.metrics.jsonl."""
-    path = Path(path)
-    return path.with_name(f"{path.stem}.metrics.jsonl")
-
-
-def metrics_lines(history: list[dict]) -> str:
-    """A checkpoint's history as JSON lines, one flat object per epoch (for pandas.read_json(lines=True) or jq)."""
-    rows = []
-    for entry in history:
-        row = {"epoch": entry["epoch"]}
-        for split in ("train", "val"):
-            row.update({f"{split}_{name}": value for name, value in entry[split].items()})
-        row.update({key: value for key, value in entry.items() if key not in ("epoch", "train", "val")})
-        rows.append(json.dumps(row) + "\n")
-    return "".join(rows)
-
-
-def write_metrics(path: Path, history: list[dict]) -> None:
-    """(Re)write a checkpoint's metrics file from its history."""
-    write_atomically(metrics_path(path), metrics_lines(history).encode())
 
 
 def check_writable(path: Path, replace: bool = False) -> None:
@@ -254,30 +161,6 @@ def check_writable(path: Path, replace: bool = False) -> None:
         raise CheckpointError(f"cannot create the folder {path.parent}: {e.strerror}") from None
     if not os.access(path.parent, os.W_OK):
         raise CheckpointError(f"cannot write checkpoints into {path.parent}: permission denied")
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace path with data: a temporary file in the same folder, flushed and synced, then renamed."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # same folder, so the rename is atomic
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        _remove(tmp)
-        raise CheckpointError(f"could not write {path}: {e.strerror or e}") from None
-    except BaseException:
-        _remove(tmp)
-        raise
-
-
-def _remove(tmp: Path) -> None:
-    """The temporary file, if it was made; its folder may be what failed."""
-    with contextlib.suppress(OSError):
-        tmp.unlink(missing_ok=True)
 
 
 def _check_model_args(path: Path, model_args: Any) -> None:

@@ -70,9 +70,10 @@ def plain_notice(message: str) -> None:
     err_console.print(message, markup=False)
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"error: {message}", markup=False, soft_wrap=True)
-    return typer.Exit(code)
+def fail(error: TuiAeError | str) -> typer.Exit:
+    """The error as one line on stderr, and the exit that ends the command with its code (errors.py)."""
+    err_console.print(f"error: {error}", markup=False, soft_wrap=True)
+    return typer.Exit(error.exit_code if isinstance(error, TuiAeError) else TuiAeError.exit_code)
 
 
 @app.command()
@@ -209,10 +210,8 @@ def train(
 
     try:
         progress.run(config, console)
-    except progress.Interrupted as e:
-        raise fail(str(e), 130) from None
     except TuiAeError as e:
-        raise fail(str(e), 1 if isinstance(e, progress.NonFiniteLoss) else 2) from None
+        raise fail(e) from None
 
 
 @app.command("eval")
@@ -238,12 +237,12 @@ def evaluate(
         where = ", ".join(f"{f}/" for f in folders) or f"{CHECKPOINT_DIR}/"
         raise fail(f"no checkpoints in {where}: train one with `tui-ae train --model ae`")
     from tui_ae.eval_table import EvalTable, make_row, short_names
-    from tui_ae.train import evaluate_checkpoint  # imports torch
+    from tui_ae.evaluation import evaluate_checkpoint  # imports torch
 
     try:
         torch_device = resolve_device(device)  # once: a missing device is one error, not one per checkpoint
     except TuiAeError as e:
-        raise fail(str(e)) from None
+        raise fail(e) from None
     rows = []
     for index, (path, name) in enumerate(zip(paths, short_names(paths)), 1):
         try:
@@ -289,13 +288,13 @@ def explore(
     ] = False,
 ) -> None:
     """Walk the AE's and the VAE's latent spaces and compare their digits."""
-    from tui_ae.checkpoint import find_pair
+    from tui_ae.lookup import find_pair
     from tui_ae.render import detect_color_mode
 
     try:
         found = find_pair(ae, vae, wait=watch)  # a model absent by default: its panel says how to train it
     except TuiAeError as e:
-        raise fail(str(e)) from None
+        raise fail(e) from None
     from tui_ae.tui.color_system import use_color_system
 
     mode = detect_color_mode() if color == "auto" else color
@@ -340,7 +339,7 @@ def figures(
     try:
         report = make_figures(config, notify=plain_notice)
     except TuiAeError as e:
-        raise fail(str(e)) from None
+        raise fail(e) from None
     for path in report.written:
         console.print(f"wrote {path}", markup=False)
     for names, why in report.skipped:

@@ -41,7 +41,7 @@ class Row:
 
 
 def make_row(name: str, header: Header, metrics: dict[str, float]) -> Row:
-    """One checkpoint's line: what it is, from its header, and its metrics (train.evaluate_checkpoint's)."""
+    """One checkpoint's line: what it is, from its header, and its metrics (evaluation.evaluate_checkpoint's)."""
     vae = header.kind == "vae"
     return Row(
         name,

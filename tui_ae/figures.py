@@ -30,7 +30,9 @@ import numpy as np
 from tui_ae import checkpoint
 from tui_ae.config import CHECKPOINT_DIR, FIGURES_DIR
 from tui_ae.errors import TuiAeError
+from tui_ae.files import write_atomically
 from tui_ae.latent import Bounds, grid_points, latent_bounds, quantile_points
+from tui_ae.lookup import find_pair
 from tui_ae.render import LABEL_COLORS
 
 if TYPE_CHECKING:
@@ -329,7 +331,7 @@ def write_files(files: dict[str, bytes], out: Path) -> list[Path]:
         raise TuiAeError(f"cannot make the folder {out}: {e.strerror or e}") from None
     written = []
     for name, content in files.items():
-        checkpoint.write_atomically(out / name, content)
+        write_atomically(out / name, content)
         written.append(out / name)
     return written
 
@@ -337,7 +339,7 @@ def write_files(files: dict[str, bytes], out: Path) -> list[Path]:
 def make_figures(config: FiguresConfig, notify: Callable[[str], None] = print) -> Report:
     """Check everything, draw every figure the checkpoints allow, then write them into config.out."""
     config.validate()
-    found = checkpoint.find_pair(config.ae, config.vae)
+    found = find_pair(config.ae, config.vae)
     check_out_dir(config.out)
     models = load_models({kind: path for kind, path in found.items() if path}, config.data_dir, notify)
     figures, skipped = draw(models, config.grid)

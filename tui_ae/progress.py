@@ -19,21 +19,15 @@ from rich.table import Table
 from rich.text import Text
 
 from tui_ae.config import TrainConfig
-from tui_ae.errors import TuiAeError
+from tui_ae.errors import Interrupted
 from tui_ae.preview import PreviewStrip
 from tui_ae.render import ColorMode, detect_color_mode
-from tui_ae.train import EpochDone, NonFiniteLoss, Started, Step, train
-
-__all__ = ["Interrupted", "NonFiniteLoss", "display", "run"]
+from tui_ae.train import EpochDone, Started, Step, train
 
 SHOWN = {"ae": ("loss",), "vae": ("loss", "recon", "kl")}  # running metrics on the bar
 # Rich redraws the whole live area on every refresh, and the strip is most of it (about 44 KiB of
 # escape codes at 120x40 in truecolor): 2 a second instead of Rich's 10 keeps that to ~90 KiB/s over ssh.
 STRIP_REFRESH_PER_SECOND = 2
-
-
-class Interrupted(TuiAeError):
-    """Ctrl-C during training."""
 
 
 def _format(metrics: dict[str, float], keys: tuple[str, ...]) -> str:

@@ -24,16 +24,15 @@ import numpy as np
 import torch
 
 import tui_ae
-from tui_ae import checkpoint, data, measures
+from tui_ae import checkpoint, data
 from tui_ae import step as step_module
-from tui_ae.config import DeviceName, TrainConfig, resolve_device
-from tui_ae.errors import TuiAeError
+from tui_ae.checkpoint_writer import CheckpointWriter
+from tui_ae.config import TrainConfig, resolve_device
+from tui_ae.errors import NonFiniteLoss, TuiAeError
+from tui_ae.evaluation import codes, evaluate
+from tui_ae.metrics_log import write_metrics
 from tui_ae.models import build_model
 from tui_ae.step import GraphedStep, Metrics, TrainStep, build_optimizer, keep_lr_tensor, load_optimizer_state
-
-
-class NonFiniteLoss(TuiAeError):
-    """The loss became NaN or infinite."""
 
 
 @dataclass
@@ -79,29 +78,10 @@ class EpochDone:
     preview: Preview | None = None  # with config.preview
 
 
-def evaluate(model, loader: data.DeviceLoader) -> Metrics:
-    """Mean of every loss term over a whole split."""
-    was_training = model.training
-    model.eval()
-    sums = torch.zeros(len(model.METRICS), device=loader.labels.device)
-    with torch.no_grad():
-        for x, _ in loader:
-            _, losses = model(x)
-            sums += torch.stack([losses[name].float() for name in model.METRICS]) * len(x)
-    model.train(was_training)
-    return dict(zip(model.METRICS, (sums / loader.num_images).tolist()))  # one device sync
-
-
-def _codes(model, loader: data.DeviceLoader) -> torch.Tensor:
-    """Every image of the loader encoded (the VAE's posterior means), in order: (N, latent_dim) float32."""
-    with torch.no_grad():
-        return torch.cat([model.encode(x).float() for x, _ in loader])
-
-
 def encode_all(model, loader: data.DeviceLoader) -> checkpoint.LatentCodes:
     """Every image of the loader encoded, its first two axes, for the explorer's maps."""
     model.eval()
-    points = _codes(model, loader)[:, :2]  # (N, 2)
+    points = codes(model, loader)[:, :2]  # (N, 2)
     return checkpoint.LatentCodes(points.cpu().numpy(), loader.labels.to(torch.uint8).cpu().numpy())
 
 
@@ -144,7 +124,7 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
     history = header.meta["history"] if header else []
     if header:  # the metrics file says what the checkpoint says (each epoch writes the checkpoint, then the
         # metrics: one stopped between the two, or a metrics file lost, is mended here)
-        checkpoint.write_metrics(path, history)
+        write_metrics(path, history)
 
     raw_dir, source = data.locate(config.dataset, config.data_dir, notify=notify)
     importing = _import_in_background("torch._dynamo")
@@ -181,7 +161,7 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
     def check(metrics: Metrics, epoch: int) -> None:
         _check_finite(metrics, epoch, path, len(history))
 
-    with checkpoint.Writer() as writer, _long_lived_objects_frozen():
+    with CheckpointWriter() as writer, _long_lived_objects_frozen():
         for epoch in range(len(history) + 1, config.epochs + 1):
             started = time.perf_counter()
             train_metrics, seen = yield from loop.epoch(epoch, log_every, check)
@@ -372,32 +352,3 @@ def _meta(config: TrainConfig, source: str, history: list[dict], scheduler, cuda
         "versions": {"tui_ae": tui_ae.__version__, "torch": torch.__version__, "numpy": np.__version__},
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-
-
-def evaluate_checkpoint(
-    path: Path, data_dir: Path | None = None, device: torch.device | DeviceName = "auto", notify=print
-) -> tuple[checkpoint.Header, Metrics]:
-    """A checkpoint's metrics on its data set's test images (10,000; the embedded sample's 2,000).
-
-    device: where to evaluate; a --device choice is resolved here, so a caller evaluating
-    several checkpoints resolves it once and passes the torch.device.
-
-    metrics["images"] says how many; metrics["knn"] is the accuracy of a 5-nearest-neighbour
-    classifier of the test images' codes among the training images' (the 48,000 of training's
-    split, encoded here: a checkpoint stores only the validation codes); for the VAE,
-    metrics["active_units"] counts the units active over the test images (measures.py).
-    """
-    torch_device = device if isinstance(device, torch.device) else resolve_device(device)
-    model, header, _ = checkpoint.load(path, device=torch_device)
-    raw_dir, source = data.locate_recorded(header.meta, data_dir, notify=notify)
-    test = data.read_split(raw_dir, "test", source)
-    train_set, _ = data.train_val_split(data.read_split(raw_dir, "train", source))  # training's split, exactly
-    torch.manual_seed(0)  # the VAE's ELBO draws one sample per image
-    test_loader = data.DeviceLoader(test, 1024, torch_device, shuffle=False)
-    metrics = {**evaluate(model, test_loader), "images": test_loader.num_images}
-    train_loader = data.DeviceLoader(train_set, 1024, torch_device, shuffle=False)
-    test_codes, train_codes = _codes(model, test_loader), _codes(model, train_loader)  # every latent axis
-    metrics["knn"] = measures.knn_accuracy(train_codes, train_loader.labels, test_codes, test_loader.labels)
-    if header.kind == "vae":
-        metrics["active_units"] = measures.active_units(test_codes)
-    return header, metrics

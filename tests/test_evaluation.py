@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from tui_ae import measures
-from tui_ae.measures import active_units, chunk_rows, knn_accuracy, knn_predict, unit_activity
+from tui_ae import evaluation
+from tui_ae.evaluation import active_units, chunk_rows, knn_accuracy, knn_predict, unit_activity
 
 
 def _on_a_line(labels: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -97,7 +97,7 @@ def test_the_chunk_size_does_not_change_the_answer(monkeypatch):
 def test_by_default_a_chunk_of_distances_takes_about_100_mb(monkeypatch):
     assert chunk_rows(48_000) * 48_000 * 4 <= 100_000_000 < (chunk_rows(48_000) + 1) * 48_000 * 4
     assert chunk_rows(10**9) == 1
-    monkeypatch.setattr(measures, "CHUNK_BYTES", 400 * 4 * 10)  # 10 rows of 400 reference points
+    monkeypatch.setattr(evaluation, "CHUNK_BYTES", 400 * 4 * 10)  # 10 rows of 400 reference points
     reference, reference_labels = _clusters(40, seed=2, spread=4.0)
     chunks = []
     real_cdist = torch.cdist

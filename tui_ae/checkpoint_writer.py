@@ -1,0 +1,59 @@
+"""Checkpoints written from a background thread, one at a time, so training does not wait on the disk."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from tui_ae import checkpoint
+from tui_ae.files import write_atomically
+from tui_ae.metrics_log import metrics_lines, metrics_path
+
+
+class CheckpointWriter:
+    """Copies a checkpoint's tensors at once and writes them soon, in a thread: the checkpoint, then its metrics.
+
+    Serialising and syncing a VAE checkpoint takes tens of milliseconds, a large part of a
+    whole epoch on a GPU (BENCHMARKS.md). On leaving the `with` block, also by Ctrl-C or an
+    error, the last write is finished, so the file on disk is always the last epoch handed
+    over; a failed write raises at the next save.
+    """
+
+    def __enter__(self) -> CheckpointWriter:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint-writer")
+        self._pending: Future | None = None
+        return self
+
+    def save(
+        self,
+        path: Path,
+        model,
+        meta: dict[str, Any],
+        optimizer=None,
+        codes: checkpoint.LatentCodes | None = None,
+        metrics: list[dict] | None = None,
+    ) -> None:
+        """Copy now, write soon: the checkpoint, then (given a history) its metrics file."""
+        snapshot = checkpoint.contents(model, meta, optimizer, codes)  # before training goes on
+        path = Path(path).absolute()  # where it is now, whatever the folder when the thread writes
+        lines = metrics_lines(metrics) if metrics is not None else None
+        self.wait()
+        self._pending = self._pool.submit(self._write, path, snapshot, lines)
+
+    @staticmethod
+    def _write(path: Path, snapshot: tuple, lines: str | None) -> None:
+        checkpoint.write(path, *snapshot)
+        if lines is not None:  # after the checkpoint: the metrics never hold an epoch it lacks
+            write_atomically(metrics_path(path), lines.encode())
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            self.wait()
+        finally:
+            self._pool.shutdown()
