@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +58,45 @@ def tiny_mnist(tmp_path: Path) -> Path:
 def no_user_cache(tmp_path_factory, monkeypatch):
     """Never read or download into the user's real data cache from a test."""
     monkeypatch.setenv("TUI_AE_DATA", str(tmp_path_factory.mktemp("cache")))
+
+
+# -- A command in a process of its own, and the modules it imported --------------------------------------------
+
+REPO = Path(__file__).parent.parent
+
+# Runs `tui-ae ARGS` as the console script does, and at exit (sys.exit included) writes the names of
+# every module imported to the file named by the first argument: what the command cost, module by module.
+_RECORDING_MAIN = """
+import atexit, json, sys
+out, sys.argv = sys.argv[1], ["tui-ae", *sys.argv[2:]]
+atexit.register(lambda: open(out, "w").write(json.dumps(sorted(sys.modules))))
+from tui_ae.cli import main
+main()
+"""
+
+
+@dataclass
+class CommandRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    modules: set[str]  # every module the process had imported when it exited
+
+    def imported(self, name: str) -> bool:
+        """Whether the package `name` (or any module inside it) was imported."""
+        return any(module == name or module.startswith(name + ".") for module in self.modules)
+
+
+def run_command(*args, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300) -> CommandRun:
+    """`tui-ae ARGS` in a new Python process started in cwd, with this checkout's package first on its path."""
+    record = Path(cwd) / ".modules.json"
+    environment = {**os.environ, **(env or {})}
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), environment.get("PYTHONPATH")]))
+    command = [sys.executable, "-c", _RECORDING_MAIN, str(record), *map(str, args)]
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=cwd, timeout=timeout)
+    modules = set(json.loads(record.read_text())) if record.exists() else set()
+    record.unlink(missing_ok=True)
+    return CommandRun(done.returncode, done.stdout, done.stderr, modules)
 
 
 # -- The explorer's tests (test_app.py): two small models, trained here ---------------------------------------

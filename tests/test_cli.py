@@ -6,7 +6,7 @@ import re
 import pytest
 import torch
 import typer
-from conftest import explorer_meta
+from conftest import explorer_meta, run_command
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -253,3 +253,10 @@ def test_a_seed_out_of_range_is_refused_before_anything_is_written(tiny_mnist, i
     assert_one_line_error(invoke("train", "--seed", seed, "--out", str(out), "--data-dir", tiny_mnist), 2,
                           f"--seed must be from 0 to {2**32 - 1}, got {seed}")  # fmt: skip
     assert not out.parent.exists()  # a refused run makes no folder
+
+
+def test_a_usage_error_in_a_process_of_its_own(tmp_path):
+    """The helper that later tests of imports build on: it sees the exit, the message and the modules."""
+    done = run_command("train", "--model", "xyz", cwd=tmp_path)
+    assert done.returncode == 2 and "error:" in done.stderr and "xyz" in done.stderr
+    assert done.imported("typer") and not done.imported("textual")
