@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.text import Text
 from typer.core import TyperGroup
 
+from tui_ae import guarded_output
 from tui_ae.config import (
     CHECKPOINT_DIR,
     FIGURES_DIR,
@@ -182,6 +183,7 @@ def train(
     ] = True,
 ) -> None:
     """Train a model and write its checkpoint after every epoch."""
+    guarded_output.keep_going()  # output that cannot be written must not cost the run its checkpoints
     config = TrainConfig(
         model=model,
         recipe=recipe,
@@ -361,4 +363,11 @@ def doctor() -> None:
 
 
 def main() -> None:
-    app()
+    """The console script: the app, with its standard output guarded (guarded_output.py)."""
+    guard = guarded_output.install()
+    try:
+        app()
+        status = 0
+    except SystemExit as done:  # how every command ends (OneLineErrors.main), OutputFailed included
+        status = done.code
+    sys.exit(guard.exit_status(status) if guard else status)
