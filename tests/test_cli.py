@@ -260,3 +260,26 @@ def test_a_usage_error_in_a_process_of_its_own(tmp_path):
     done = run_command("train", "--model", "xyz", cwd=tmp_path)
     assert done.returncode == 2 and "error:" in done.stderr and "xyz" in done.stderr
     assert done.imported("typer") and not done.imported("textual")
+
+
+@pytest.mark.parametrize(
+    "args, pattern",
+    [
+        (["train", "--epochs", "0"], "--epochs must be at least 1"),
+        (["train", "--lr", "-1"], "--lr must be positive"),
+        (["train", "--model", "ae", "--beta", "2"], "the AE has none"),
+        (["train", "--out", "."], "is a folder"),
+        (["train", "--resume", "--out", "missing.safetensors"], "no checkpoint at missing.safetensors"),
+        (["train", "--resume", "--epochs", "0"], "--epochs must be at least 1"),
+        (["eval", "--device", "tpu"], "'tpu' is not one of"),
+        (["eval"], "no checkpoints in checkpoints/"),
+        (["explore", "--color", "99"], "'99' is not one of"),
+        (["figures", "--grid", "1"], "--grid must be between 2 and 30"),
+        (["figures", "--format", "gif"], "'gif' is not one of"),
+        (["doctor", "--bogus"], "No such option: --bogus"),
+    ],
+)
+def test_usage_errors_come_before_torch_is_imported(args, pattern, tmp_path):
+    done = run_command(*args, cwd=tmp_path)
+    assert done.returncode == 2 and re.fullmatch(rf"error: .*{re.escape(pattern)}.*\n", done.stderr), done.stderr
+    assert not done.imported("torch")

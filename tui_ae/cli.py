@@ -208,12 +208,29 @@ def train(
         cuda_graphs=cuda_graphs,
         preview=preview and console.is_terminal and not console.is_dumb_terminal,  # else nothing would show it
     )
-    from tui_ae import progress  # imports torch
-
     try:
+        check_before_torch(config)
+        from tui_ae import progress  # imports torch
+
         progress.run(config, console)
     except TuiAeError as e:
         raise fail(e) from None
+
+
+def check_before_torch(config: TrainConfig) -> None:
+    """Refuse at once what needs no torch to see, not after the seconds torch takes to import.
+
+    A setting out of range, an --out that cannot be written (its folder is made here), or none
+    to resume. train() checks again, under the lock, and checks a resumed run's settings against
+    its checkpoint's.
+    """
+    from tui_ae import checkpoint  # numpy and safetensors
+
+    config.resolved().validate()
+    if config.resume:
+        checkpoint.read_header(config.checkpoint_path)  # there, and a tui-ae checkpoint
+    else:
+        checkpoint.check_writable(config.checkpoint_path, replace=config.force)
 
 
 @app.command("eval")
