@@ -283,3 +283,14 @@ def test_usage_errors_come_before_torch_is_imported(args, pattern, tmp_path):
     done = run_command(*args, cwd=tmp_path)
     assert done.returncode == 2 and re.fullmatch(rf"error: .*{re.escape(pattern)}.*\n", done.stderr), done.stderr
     assert not done.imported("torch")
+
+
+def test_eval_shows_one_file_given_by_several_names_once(explorer_checkpoints, tiny_mnist, in_tmp):
+    (in_tmp / "runs").mkdir()
+    (in_tmp / "runs" / "ae.safetensors").write_bytes(explorer_checkpoints[0].read_bytes())
+    (in_tmp / "link.safetensors").symlink_to(in_tmp / "runs" / "ae.safetensors")
+    once = invoke("eval", "runs/ae.safetensors", "--data-dir", tiny_mnist)
+    assert once.exit_code == 0, once.output
+    names = ["runs/ae.safetensors", "./runs/ae.safetensors", in_tmp / "runs" / "ae.safetensors",
+             "runs/../runs/ae.safetensors", "link.safetensors", "runs"]  # fmt: skip
+    assert invoke("eval", *names, "--data-dir", tiny_mnist).output == once.output

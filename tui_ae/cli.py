@@ -17,7 +17,6 @@ from typer.core import TyperGroup
 
 from tui_ae import guarded_output
 from tui_ae.config import (
-    CHECKPOINT_DIR,
     FIGURES_DIR,
     DatasetName,
     DeviceName,
@@ -250,11 +249,12 @@ def evaluate(
     ] = "auto",
 ) -> None:
     """Test-set metrics of checkpoints, as a table."""
-    folders = [p for p in paths or [CHECKPOINT_DIR] if p.is_dir()]
-    paths = [p for p in paths or [] if not p.is_dir()] + [c for f in folders for c in sorted(f.glob("*.safetensors"))]
-    if not paths:
-        where = ", ".join(f"{f}/" for f in folders) or f"{CHECKPOINT_DIR}/"
-        raise fail(f"no checkpoints in {where}: train one with `tui-ae train --model ae`")
+    from tui_ae.lookup import checkpoints_to_evaluate
+
+    try:
+        paths = checkpoints_to_evaluate(paths or [])
+    except TuiAeError as e:
+        raise fail(e) from None
     from tui_ae.eval_table import EvalTable, make_row, short_names
     from tui_ae.evaluation import evaluate_checkpoint  # imports torch
 
