@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.text import Text
 from typer.core import TyperGroup
 
-from tui_ae import guarded_output
+from tui_ae import guarded_output, run_lock
 from tui_ae.config import (
     FIGURES_DIR,
     DatasetName,
@@ -209,9 +209,10 @@ def train(
     )
     try:
         check_before_torch(config)
-        from tui_ae import progress  # imports torch
+        with run_lock.held(config.checkpoint_path, notify=plain_notice):  # one run writes a checkpoint
+            from tui_ae import progress  # imports torch
 
-        progress.run(config, console)
+            progress.run(config, console)
     except TuiAeError as e:
         raise fail(e) from None
 
