@@ -341,7 +341,7 @@ def figures(
     ] = FIGURES_DIR,
     format: Annotated[
         Literal["png", "svg", "pdf"],
-        typer.Option(help="File format of every figure."),
+        typer.Option(help="File format of every figure.", case_sensitive=False),
     ] = "png",
     grid: Annotated[
         int,
