@@ -294,3 +294,18 @@ def test_eval_shows_one_file_given_by_several_names_once(explorer_checkpoints, t
     names = ["runs/ae.safetensors", "./runs/ae.safetensors", in_tmp / "runs" / "ae.safetensors",
              "runs/../runs/ae.safetensors", "link.safetensors", "runs"]  # fmt: skip
     assert invoke("eval", *names, "--data-dir", tiny_mnist).output == once.output
+
+
+def test_a_collapsed_posterior_is_said_on_stderr_after_the_epoch_it_describes(tiny_mnist, in_tmp):
+    # a huge beta drives the KL to nothing: the codes then say nothing of the images
+    result = invoke(
+        "train", "--model", "vae", "--epochs", "3", "--beta", "500", "--lr", "3e-3", "--data-dir", tiny_mnist
+    )
+    assert result.exit_code == 0, result.output
+    [warning] = result.stderr.splitlines()
+    epoch = re.search(r"in epoch (\d+):", warning)[1]
+    assert (
+        warning.startswith("warning: ") and "posterior may have collapsed" in warning and warning not in result.stdout
+    )
+    lines = result.output.splitlines()
+    assert lines[lines.index(warning) - 1].startswith(f"Epoch {epoch}/3 ")
