@@ -309,3 +309,17 @@ def test_a_collapsed_posterior_is_said_on_stderr_after_the_epoch_it_describes(ti
     )
     lines = result.output.splitlines()
     assert lines[lines.index(warning) - 1].startswith(f"Epoch {epoch}/3 ")
+
+
+def test_a_terminal_without_half_blocks_gets_plain_lines_and_doctors_fix(tiny_mnist, in_tmp, monkeypatch):
+    ascii_terminal = Console(file=io.TextIOWrapper(io.BytesIO(), encoding="ascii"), force_terminal=True)
+    monkeypatch.setattr(cli_module, "console", ascii_terminal)  # the bar's glyphs would raise UnicodeEncodeError
+    monkeypatch.setenv("LC_ALL", "C")
+    result = invoke("train", "--epochs", "1", "--batch-size", "64", "--data-dir", tiny_mnist)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        "warning: plain lines instead of the progress bar: tui-ae writes ascii, which has no half blocks: "
+        "the locale (LC_ALL=C) is not UTF-8; fix: export LC_ALL=C.UTF-8\n"
+    )
+    assert re.search(r"^Epoch 1/1  train loss", result.stdout, re.M) and not CONTROL.search(result.stdout)
+    assert checkpoint.read_header(in_tmp / "checkpoints" / "ae.safetensors").meta["epochs_done"] == 1

@@ -7,8 +7,9 @@ and errors are instant and `explore` opens before torch has loaded.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -27,6 +28,9 @@ from tui_ae.config import (
     resolve_device,
 )
 from tui_ae.errors import TuiAeError
+
+if TYPE_CHECKING:
+    from tui_ae.doctor import Advice
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -205,16 +209,37 @@ def train(
         compile=compile,
         amp=amp,
         cuda_graphs=cuda_graphs,
-        preview=preview and console.is_terminal and not console.is_dumb_terminal,  # else nothing would show it
+        preview=preview,
     )
     try:
         check_before_torch(config)
         with run_lock.held(config.checkpoint_path, notify=plain_notice):  # one run writes a checkpoint
+            shown = training_console()
+            # The strip only on a terminal: elsewhere nothing would show it, and its digits cost time.
+            config = replace(config, preview=preview and shown.is_terminal and not shown.is_dumb_terminal)
             from tui_ae import progress  # imports torch
 
-            progress.run(config, console)
+            progress.run(config, shown)
     except TuiAeError as e:
         raise fail(e) from None
+
+
+def training_console() -> Console:
+    """The console train draws on: plain lines, as to a file, on a terminal whose encoding lacks the bar's glyphs."""
+    advice = no_half_blocks(console.file) if console.is_terminal else None
+    if advice is None:
+        return console
+    plain_notice(f"warning: plain lines instead of the progress bar: {advice.problem}; fix: {advice.fix}")
+    return Console(highlight=False, soft_wrap=True, force_terminal=False)
+
+
+def no_half_blocks(stream) -> Advice | None:
+    """Why this stream cannot show the half blocks (and box lines), with doctor's fix; None where it can."""
+    import os
+
+    from tui_ae.doctor import encoding_advice  # Rich and numpy
+
+    return encoding_advice(os.environ, getattr(stream, "encoding", None) or "")
 
 
 def check_before_torch(config: TrainConfig) -> None:
@@ -311,6 +336,9 @@ def explore(
     from tui_ae.lookup import find_pair
     from tui_ae.render import detect_color_mode
 
+    advice = no_half_blocks(sys.__stderr__)  # Textual draws on stderr
+    if advice is not None:  # else every box and digit would show as escapes (\u2580...)
+        raise fail(f"explore cannot draw here: {advice.problem}; fix: {advice.fix} (`tui-ae doctor` says more)")
     try:
         found = find_pair(ae, vae, wait=watch)  # a model absent by default: its panel says how to train it
     except TuiAeError as e:
