@@ -87,16 +87,22 @@ class CommandRun:
         return any(module == name or module.startswith(name + ".") for module in self.modules)
 
 
-def run_command(*args, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300) -> CommandRun:
-    """`tui-ae ARGS` in a new Python process started in cwd, with this checkout's package first on its path."""
+def run_command(
+    *args, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300, stdout=subprocess.PIPE
+) -> CommandRun:
+    """`tui-ae ARGS` in a new Python process started in cwd, with this checkout's package first on its path.
+
+    Its output is captured, unless stdout names another file (a descriptor or a file object) to write it to.
+    """
     record = Path(cwd) / ".modules.json"
     environment = {**os.environ, **(env or {})}
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), environment.get("PYTHONPATH")]))
     command = [sys.executable, "-c", _RECORDING_MAIN, str(record), *map(str, args)]
-    done = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=cwd, timeout=timeout)
+    done = subprocess.run(command, stdout=stdout, stderr=subprocess.PIPE, text=True, env=environment, cwd=cwd,
+                          timeout=timeout)  # fmt: skip
     modules = set(json.loads(record.read_text())) if record.exists() else set()
     record.unlink(missing_ok=True)
-    return CommandRun(done.returncode, done.stdout, done.stderr, modules)
+    return CommandRun(done.returncode, done.stdout or "", done.stderr, modules)
 
 
 # -- The explorer's tests (test_app.py): two small models, trained here ---------------------------------------

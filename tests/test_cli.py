@@ -260,3 +260,66 @@ def test_a_usage_error_in_a_process_of_its_own(tmp_path):
     done = run_command("train", "--model", "xyz", cwd=tmp_path)
     assert done.returncode == 2 and "error:" in done.stderr and "xyz" in done.stderr
     assert done.imported("typer") and not done.imported("textual")
+
+
+@pytest.mark.parametrize(
+    "args, pattern",
+    [
+        (["train", "--epochs", "0"], "--epochs must be at least 1"),
+        (["train", "--lr", "-1"], "--lr must be positive"),
+        (["train", "--model", "ae", "--beta", "2"], "the AE has none"),
+        (["train", "--out", "."], "is a folder"),
+        (["train", "--resume", "--out", "missing.safetensors"], "no checkpoint at missing.safetensors"),
+        (["train", "--resume", "--epochs", "0"], "--epochs must be at least 1"),
+        (["eval", "--device", "tpu"], "'tpu' is not one of"),
+        (["eval"], "no checkpoints in checkpoints/"),
+        (["explore", "--color", "99"], "'99' is not one of"),
+        (["figures", "--grid", "1"], "--grid must be between 2 and 30"),
+        (["figures", "--format", "gif"], "'gif' is not one of"),
+        (["doctor", "--bogus"], "No such option: --bogus"),
+    ],
+)
+def test_usage_errors_come_before_torch_is_imported(args, pattern, tmp_path):
+    done = run_command(*args, cwd=tmp_path)
+    assert done.returncode == 2 and re.fullmatch(rf"error: .*{re.escape(pattern)}.*\n", done.stderr), done.stderr
+    assert not done.imported("torch")
+
+
+def test_eval_shows_one_file_given_by_several_names_once(explorer_checkpoints, tiny_mnist, in_tmp):
+    (in_tmp / "runs").mkdir()
+    (in_tmp / "runs" / "ae.safetensors").write_bytes(explorer_checkpoints[0].read_bytes())
+    (in_tmp / "link.safetensors").symlink_to(in_tmp / "runs" / "ae.safetensors")
+    once = invoke("eval", "runs/ae.safetensors", "--data-dir", tiny_mnist)
+    assert once.exit_code == 0, once.output
+    names = ["runs/ae.safetensors", "./runs/ae.safetensors", in_tmp / "runs" / "ae.safetensors",
+             "runs/../runs/ae.safetensors", "link.safetensors", "runs"]  # fmt: skip
+    assert invoke("eval", *names, "--data-dir", tiny_mnist).output == once.output
+
+
+def test_a_collapsed_posterior_is_said_on_stderr_after_the_epoch_it_describes(tiny_mnist, in_tmp):
+    # a huge beta drives the KL to nothing: the codes then say nothing of the images
+    result = invoke(
+        "train", "--model", "vae", "--epochs", "3", "--beta", "500", "--lr", "3e-3", "--data-dir", tiny_mnist
+    )
+    assert result.exit_code == 0, result.output
+    [warning] = result.stderr.splitlines()
+    epoch = re.search(r"in epoch (\d+):", warning)[1]
+    assert (
+        warning.startswith("warning: ") and "posterior may have collapsed" in warning and warning not in result.stdout
+    )
+    lines = result.output.splitlines()
+    assert lines[lines.index(warning) - 1].startswith(f"Epoch {epoch}/3 ")
+
+
+def test_a_terminal_without_half_blocks_gets_plain_lines_and_doctors_fix(tiny_mnist, in_tmp, monkeypatch):
+    ascii_terminal = Console(file=io.TextIOWrapper(io.BytesIO(), encoding="ascii"), force_terminal=True)
+    monkeypatch.setattr(cli_module, "console", ascii_terminal)  # the bar's glyphs would raise UnicodeEncodeError
+    monkeypatch.setenv("LC_ALL", "C")
+    result = invoke("train", "--epochs", "1", "--batch-size", "64", "--data-dir", tiny_mnist)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        "warning: plain lines instead of the progress bar: tui-ae writes ascii, which has no half blocks: "
+        "the locale (LC_ALL=C) is not UTF-8; fix: export LC_ALL=C.UTF-8\n"
+    )
+    assert re.search(r"^Epoch 1/1  train loss", result.stdout, re.M) and not CONTROL.search(result.stdout)
+    assert checkpoint.read_header(in_tmp / "checkpoints" / "ae.safetensors").meta["epochs_done"] == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_fake_mnist
+from conftest import run_command, write_fake_mnist
 from typer.testing import CliRunner
 
 import tui_ae
@@ -151,6 +151,43 @@ def test_over_ssh_without_colorterm_hints_at_colorterm_and_sendenv():
 def test_a_locale_that_is_not_utf8_gets_the_variable_that_decides(environ, line):
     text = report({"TERM": "xterm-256color", "COLORTERM": "truecolor", **environ})
     assert "is not UTF-8" in text and fixes(text) == [line]
+
+
+def test_an_encoding_without_half_blocks_gets_one_fix_the_locale_where_that_is_the_cause():
+    environ = {"TERM": "xterm-256color", "COLORTERM": "truecolor", "LANG": "en_US.UTF-8", "LC_ALL": "C"}
+    text = report(environ, encoding="ascii")
+    assert "! tui-ae writes ascii, which has no half blocks: the locale (LC_ALL=C) is not UTF-8" in text
+    assert fixes(text) == ["export LC_ALL=C.UTF-8"]  # which makes Python write UTF-8 too
+    text = report({**environ, "LC_ALL": "C.UTF-8"}, encoding="latin-1")  # PYTHONIOENCODING chose it
+    assert fixes(text) == ["export PYTHONIOENCODING=utf-8"]
+
+
+def test_tmux_is_told_the_locale_variable_that_decides():
+    text = report({**IN_TMUX, "LC_ALL": "en_US.UTF-8"}, tmux_answers(features="RGB", utf8="0"))
+    assert "export LC_ALL=C.UTF-8" in fixes(text)  # LANG cannot override LC_ALL
+
+
+@pytest.mark.parametrize(
+    "environ, fix",
+    [
+        ({"LC_ALL": "C", "LANG": "C.UTF-8"}, "export LC_ALL=C.UTF-8"),  # LANG cannot override LC_ALL
+        ({"LC_ALL": "", "LC_CTYPE": "", "LANG": "C.UTF-8", "PYTHONIOENCODING": "latin-1"},
+         "export PYTHONIOENCODING=utf-8"),
+    ],
+)  # fmt: skip
+def test_explore_refuses_an_encoding_without_half_blocks_with_doctors_fix_and_the_fix_works(environ, fix, tmp_path):
+    environ = {"LC_ALL": "", "LC_CTYPE": "", "PYTHONIOENCODING": "", "TERM": "xterm-256color", **environ,
+               "PYTHONUTF8": "0"}  # fmt: skip
+    done = run_command("explore", cwd=tmp_path, env=environ)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("error: explore cannot draw here: tui-ae writes ")
+    assert f"; fix: {fix} (`tui-ae doctor` says more)" in done.stderr and not done.imported("textual")
+    doctors = run_command("doctor", cwd=tmp_path, env={**environ, "TMUX": ""})
+    assert fix in fixes(doctors.stdout)  # the same line
+
+    fixed = {**environ, **dict([fix.removeprefix("export ").split("=")])}
+    done = run_command("explore", cwd=tmp_path, env=fixed)  # on to the next check: no checkpoints here
+    assert done.returncode == 2 and done.stderr.startswith("error: no checkpoints in checkpoints/"), done.stderr
 
 
 def test_utf8_locales_in_any_spelling_pass():

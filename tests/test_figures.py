@@ -142,12 +142,12 @@ def test_the_default_checkpoints_and_the_test_images_found_as_eval_finds_them(tr
     assert tile_layout(in_tmp / "figures" / "latent-grid-vae-prior.png") == (2, 2)
 
 
-@pytest.mark.parametrize("fmt, magic", [("svg", b"<?xml"), ("pdf", b"%PDF-")])
-def test_svg_and_pdf(trained, tmp_path, in_tmp, fmt, magic):  # in_tmp: no checkpoints/ of the user's found
+@pytest.mark.parametrize("fmt, magic", [("svg", b"<?xml"), ("pdf", b"%PDF-"), ("PNG", b"\x89PNG"), ("Svg", b"<?xml")])
+def test_svg_and_pdf_and_any_case(trained, tmp_path, in_tmp, fmt, magic):  # in_tmp: no checkpoints/ of the user's
     result = invoke("figures", "--vae", trained["vae"], "--out", tmp_path, "--format", fmt, "--grid", 2)
     assert result.exit_code == 0, result.output
     written = sorted(tmp_path.iterdir())
-    assert [p.name for p in written] == sorted(f"{stem}.{fmt}" for stem in STEMS if stem != "latent-grid-ae")
+    assert [p.name for p in written] == sorted(f"{stem}.{fmt.lower()}" for stem in STEMS if stem != "latent-grid-ae")
     assert all(p.read_bytes().startswith(magic) for p in written)
 
 

@@ -272,28 +272,28 @@ def test_beta_weights_the_kl_term_in_training_and_is_kept_on_resume(tiny_mnist, 
         list(train(_config(tiny_mnist, tmp_path, model="ae", beta=2.0, out=tmp_path / "ae.safetensors")))
 
 
+def warnings_of(config: TrainConfig) -> dict[int, str]:
+    """Epoch -> the warning its EpochDone carries."""
+    return {e.epoch: e.warning for e in train(config) if isinstance(e, EpochDone) and e.warning}
+
+
 def test_a_collapsed_posterior_is_warned_of_once(tiny_mnist, tmp_path):
-    notices: list[str] = []
     # a huge beta drives the KL to nothing: the codes then say nothing of the images
-    list(train(_config(tiny_mnist, tmp_path, model="vae", epochs=3, beta=500.0, lr=3e-3), notify=notices.append))
-    warnings = [n for n in notices if n.startswith("warning:")]
-    assert len(warnings) == 1 and "posterior may have collapsed" in warnings[0]
-    notices.clear()
-    list(train(_config(tiny_mnist, tmp_path, model="vae", epochs=2, out=tmp_path / "b.safetensors"),
-               notify=notices.append))  # fmt: skip
-    assert not [n for n in notices if n.startswith("warning:")]  # beta 1 keeps the KL well above 0.1
+    warnings = warnings_of(_config(tiny_mnist, tmp_path, model="vae", epochs=3, beta=500.0, lr=3e-3))
+    [(epoch, warning)] = warnings.items()
+    assert (
+        warning.startswith("warning:") and f"in epoch {epoch}:" in warning and "posterior may have collapsed" in warning
+    )
+    # beta 1 keeps the KL well above 0.1
+    assert warnings_of(_config(tiny_mnist, tmp_path, model="vae", epochs=2, out=tmp_path / "b.safetensors")) == {}
 
 
 def test_no_collapse_warning_while_the_kl_warms_up(tiny_mnist, tmp_path):
     """The KL weight is small during a warm-up, and so may the KL be: only epochs after it count."""
     collapsing = dict(model="vae", beta=500.0, lr=3e-3, kl_warmup=2)
-    notices: list[str] = []
-    list(train(_config(tiny_mnist, tmp_path, epochs=2, **collapsing), notify=notices.append))
-    assert not [n for n in notices if n.startswith("warning:")]
-    list(train(_config(tiny_mnist, tmp_path, epochs=4, out=tmp_path / "b.safetensors", **collapsing),
-               notify=notices.append))  # fmt: skip
-    warnings = [n for n in notices if n.startswith("warning:")]
-    assert len(warnings) == 1 and "in epoch 3" in warnings[0]
+    assert warnings_of(_config(tiny_mnist, tmp_path, epochs=2, **collapsing)) == {}
+    warnings = warnings_of(_config(tiny_mnist, tmp_path, epochs=4, out=tmp_path / "b.safetensors", **collapsing))
+    assert list(warnings) == [3]
 
 
 def test_the_preview_shows_the_first_validation_digit_of_each_class(tiny_mnist, tmp_path):

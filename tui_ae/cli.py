@@ -7,16 +7,17 @@ and errors are instant and `explore` opens before torch has loaded.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
 from rich.text import Text
 from typer.core import TyperGroup
 
+from tui_ae import guarded_output, run_lock
 from tui_ae.config import (
-    CHECKPOINT_DIR,
     FIGURES_DIR,
     DatasetName,
     DeviceName,
@@ -27,6 +28,9 @@ from tui_ae.config import (
     resolve_device,
 )
 from tui_ae.errors import TuiAeError
+
+if TYPE_CHECKING:
+    from tui_ae.doctor import Advice
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -182,6 +186,7 @@ def train(
     ] = True,
 ) -> None:
     """Train a model and write its checkpoint after every epoch."""
+    guarded_output.keep_going()  # output that cannot be written must not cost the run its checkpoints
     config = TrainConfig(
         model=model,
         recipe=recipe,
@@ -204,14 +209,53 @@ def train(
         compile=compile,
         amp=amp,
         cuda_graphs=cuda_graphs,
-        preview=preview and console.is_terminal and not console.is_dumb_terminal,  # else nothing would show it
+        preview=preview,
     )
-    from tui_ae import progress  # imports torch
-
     try:
-        progress.run(config, console)
+        check_before_torch(config)
+        with run_lock.held(config.checkpoint_path, notify=plain_notice):  # one run writes a checkpoint
+            shown = training_console()
+            # The strip only on a terminal: elsewhere nothing would show it, and its digits cost time.
+            config = replace(config, preview=preview and shown.is_terminal and not shown.is_dumb_terminal)
+            from tui_ae import progress  # imports torch
+
+            progress.run(config, shown)
     except TuiAeError as e:
         raise fail(e) from None
+
+
+def training_console() -> Console:
+    """The console train draws on: plain lines, as to a file, on a terminal whose encoding lacks the bar's glyphs."""
+    advice = no_half_blocks(console.file) if console.is_terminal else None
+    if advice is None:
+        return console
+    plain_notice(f"warning: plain lines instead of the progress bar: {advice.problem}; fix: {advice.fix}")
+    return Console(highlight=False, soft_wrap=True, force_terminal=False)
+
+
+def no_half_blocks(stream) -> Advice | None:
+    """Why this stream cannot show the half blocks (and box lines), with doctor's fix; None where it can."""
+    import os
+
+    from tui_ae.doctor import encoding_advice  # Rich and numpy
+
+    return encoding_advice(os.environ, getattr(stream, "encoding", None) or "")
+
+
+def check_before_torch(config: TrainConfig) -> None:
+    """Refuse at once what needs no torch to see, not after the seconds torch takes to import.
+
+    A setting out of range, an --out that cannot be written (its folder is made here), or none
+    to resume. train() checks again, under the lock, and checks a resumed run's settings against
+    its checkpoint's.
+    """
+    from tui_ae import checkpoint  # numpy and safetensors
+
+    config.resolved().validate()
+    if config.resume:
+        checkpoint.read_header(config.checkpoint_path)  # there, and a tui-ae checkpoint
+    else:
+        checkpoint.check_writable(config.checkpoint_path, replace=config.force)
 
 
 @app.command("eval")
@@ -231,11 +275,12 @@ def evaluate(
     ] = "auto",
 ) -> None:
     """Test-set metrics of checkpoints, as a table."""
-    folders = [p for p in paths or [CHECKPOINT_DIR] if p.is_dir()]
-    paths = [p for p in paths or [] if not p.is_dir()] + [c for f in folders for c in sorted(f.glob("*.safetensors"))]
-    if not paths:
-        where = ", ".join(f"{f}/" for f in folders) or f"{CHECKPOINT_DIR}/"
-        raise fail(f"no checkpoints in {where}: train one with `tui-ae train --model ae`")
+    from tui_ae.lookup import checkpoints_to_evaluate
+
+    try:
+        paths = checkpoints_to_evaluate(paths or [])
+    except TuiAeError as e:
+        raise fail(e) from None
     from tui_ae.eval_table import EvalTable, make_row, short_names
     from tui_ae.evaluation import evaluate_checkpoint  # imports torch
 
@@ -291,6 +336,9 @@ def explore(
     from tui_ae.lookup import find_pair
     from tui_ae.render import detect_color_mode
 
+    advice = no_half_blocks(sys.__stderr__)  # Textual draws on stderr
+    if advice is not None:  # else every box and digit would show as escapes (\u2580...)
+        raise fail(f"explore cannot draw here: {advice.problem}; fix: {advice.fix} (`tui-ae doctor` says more)")
     try:
         found = find_pair(ae, vae, wait=watch)  # a model absent by default: its panel says how to train it
     except TuiAeError as e:
@@ -321,7 +369,7 @@ def figures(
     ] = FIGURES_DIR,
     format: Annotated[
         Literal["png", "svg", "pdf"],
-        typer.Option(help="File format of every figure."),
+        typer.Option(help="File format of every figure.", case_sensitive=False),
     ] = "png",
     grid: Annotated[
         int,
@@ -361,4 +409,11 @@ def doctor() -> None:
 
 
 def main() -> None:
-    app()
+    """The console script: the app, with its standard output guarded (guarded_output.py)."""
+    guard = guarded_output.install()
+    try:
+        app()
+        status = 0
+    except SystemExit as done:  # how every command ends (OneLineErrors.main), OutputFailed included
+        status = done.code
+    sys.exit(guard.exit_status(status) if guard else status)

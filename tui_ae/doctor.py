@@ -143,6 +143,32 @@ def is_utf8(locale_name: str) -> bool:
     return re.search(r"utf-?8", locale_name, re.IGNORECASE) is not None
 
 
+def locale_fix(environ: Environ) -> str:
+    """The line that makes the locale UTF-8: it sets the variable that decides, since LANG cannot override LC_ALL."""
+    name, _ = locale_setting(environ)
+    return f"export {name}=C.UTF-8"
+
+
+LOCALE_FIX_WHERE = "in ~/.bashrc (or another UTF-8 locale from `locale -a`), then open a new shell"
+
+
+def encoding_advice(environ: Environ, encoding: str) -> Advice | None:
+    """Why output in this encoding cannot show the half blocks, and the fix; None where it can.
+
+    doctor prints it, and explore refuses to start with it: Textual would draw its boxes and the
+    digits as literal escapes (\\u2580...). Where the locale is not UTF-8, setting it fixes the
+    encoding too; where it is, PYTHONIOENCODING is what made Python choose another.
+    """
+    if not encoding or is_utf8(encoding):  # an encoding not known is not judged
+        return None
+    name, value = locale_setting(environ)
+    problem = f"tui-ae writes {encoding}, which has no half blocks"
+    if not is_utf8(value):
+        return Advice(f"{problem}: the locale ({name}={value or 'unset'}) is not UTF-8", locale_fix(environ),
+                      LOCALE_FIX_WHERE)  # fmt: skip
+    return Advice(problem, "export PYTHONIOENCODING=utf-8", "in ~/.bashrc")
+
+
 def check_terminal(environ: Environ, client: TmuxClient | None, size: tuple[int, int] | None, encoding: str) -> Section:
     in_tmux = bool(environ.get("TMUX"))
     ssh = next((name for name in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY") if environ.get(name)), None)
@@ -159,8 +185,8 @@ def check_terminal(environ: Environ, client: TmuxClient | None, size: tuple[int,
     ]
     advice = [
         *_term_advice(environ, in_tmux),
-        *(_tmux_advice(client) if client is not None and client.termname else []),
-        *_locale_advice(name, value, encoding),
+        *(_tmux_advice(client, environ) if client is not None and client.termname else []),
+        *_locale_advice(environ, encoding),
         *_size_advice(size, in_tmux),
     ]
     return Section("Terminal", facts, advice)
@@ -182,21 +208,17 @@ def _term_advice(environ: Environ, in_tmux: bool) -> list[Advice]:
     return []
 
 
-def _locale_advice(name: str, value: str, encoding: str) -> list[Advice]:
-    advice = []
-    if not is_utf8(value):
-        advice.append(
-            Advice(
-                f"the locale ({name}={value or 'unset'}) is not UTF-8: the terminal, ssh and tmux may show the "
-                "half blocks as garbage",
-                f"export {name}=C.UTF-8",
-                "in ~/.bashrc (or another UTF-8 locale from `locale -a`), then open a new shell",
-            )
+def _locale_advice(environ: Environ, encoding: str) -> list[Advice]:
+    """The encoding's advice, which names the locale where that is the cause; else the locale's own."""
+    advice = encoding_advice(environ, encoding)
+    name, value = locale_setting(environ)
+    if advice is None and not is_utf8(value):
+        problem = (
+            f"the locale ({name}={value or 'unset'}) is not UTF-8: the terminal, ssh and tmux may show the "
+            "half blocks as garbage"
         )
-    if encoding and not is_utf8(encoding):
-        problem = f"tui-ae writes {encoding}, which has no half blocks"
-        advice.append(Advice(problem, "export PYTHONIOENCODING=utf-8", "in ~/.bashrc"))
-    return advice
+        advice = Advice(problem, locale_fix(environ), LOCALE_FIX_WHERE)
+    return [advice] if advice is not None else []
 
 
 def _size_advice(size: tuple[int, int] | None, in_tmux: bool) -> list[Advice]:
@@ -226,7 +248,7 @@ def _tmux_fact(in_tmux: bool, client: TmuxClient | None) -> str:
     )
 
 
-def _tmux_advice(client: TmuxClient) -> list[Advice]:
+def _tmux_advice(client: TmuxClient, environ: Environ) -> list[Advice]:
     advice = []
     if not client.rgb:
         fix = (
@@ -246,7 +268,7 @@ def _tmux_advice(client: TmuxClient) -> list[Advice]:
         advice.append(
             Advice(
                 "tmux does not treat this client as UTF-8: it draws the half blocks as _",
-                "export LANG=C.UTF-8",
+                locale_fix(environ),
                 "in the shell that runs `tmux attach`, then attach again (or attach with `tmux -u attach`)",
             )
         )

@@ -1,7 +1,9 @@
-"""Which checkpoints `explore` and `figures` open: those given, else checkpoints/ae.safetensors and vae.safetensors."""
+"""Which checkpoints the commands open: for `explore` and `figures` those given, else checkpoints/ae.safetensors and
+vae.safetensors; for `eval` the files and folders given, else checkpoints/."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from tui_ae.checkpoint import KINDS, read_header
@@ -36,3 +38,28 @@ def find_pair(ae: Path | None, vae: Path | None, *, wait: bool = False) -> dict[
             "`tui-ae train --model vae`, or pass --ae and --vae"
         )
     return found
+
+
+def checkpoints_to_evaluate(given: list[Path]) -> list[Path]:
+    """The files given, then the checkpoints in the folders given (checkpoints/ if none), each file once.
+
+    One file under two names (./a and a, a link and its target, a folder and a file in it) is
+    one checkpoint, named as it was first given.
+    """
+    folders = [p for p in given or [CHECKPOINT_DIR] if p.is_dir()]
+    files = [p for p in given if not p.is_dir()] + [c for f in folders for c in sorted(f.glob("*.safetensors"))]
+    if not files:
+        where = ", ".join(f"{f}/" for f in folders) or f"{CHECKPOINT_DIR}/"
+        raise TuiAeError(f"no checkpoints in {where}: train one with `tui-ae train --model ae`")
+    distinct: list[Path] = []
+    for path in files:
+        if not any(_same_file(path, kept) for kept in distinct):
+            distinct.append(path)
+    return distinct
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # not there: eval says so, once per name
+        return a == b

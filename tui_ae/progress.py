@@ -11,6 +11,7 @@ plain line per epoch and no control codes, and no strip.
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterable, Iterator
 
 from rich.console import Console, RenderableType
@@ -153,6 +154,8 @@ def display(
                 elif isinstance(event, EpochDone):
                     done.append(event)
                     console.print(_epoch_line(event, started.epochs, config.model), markup=False)
+                    if event.warning:  # on a terminal, Rich's live display prints what goes to stderr above the bar
+                        print(event.warning, file=sys.stderr, flush=True)
                     if task is not None:
                         progress.remove_task(task)
                         task = None

@@ -76,6 +76,7 @@ class EpochDone:
     seconds: float
     checkpoint: Path
     preview: Preview | None = None  # with config.preview
+    warning: str | None = None  # what this epoch's figures suggest is wrong (a collapsed posterior), once a run
 
 
 def encode_all(model, loader: data.DeviceLoader) -> checkpoint.LatentCodes:
@@ -175,13 +176,14 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
                             "images_per_second": round(seen / train_seconds), "device": str(device)})  # fmt: skip
             meta = _meta(config, source, history, scheduler, cuda_graphs=loop.captured)
             writer.save(path, model, meta, optimizer, encode_all(model, val_loader), metrics=history)
+            warning = None
             if not warned and _collapsed(config, epoch, train_metrics, val_metrics):
                 warned = True
-                notify(f"warning: the KL term stayed below {COLLAPSE_NATS} nats per image in epoch {epoch}: the "
-                       "posterior may have collapsed (the codes say little of the image); try a smaller --beta or a "
-                       "longer --kl-warmup")  # fmt: skip
+                warning = (f"warning: the KL term stayed below {COLLAPSE_NATS} nats per image in epoch {epoch}: the "
+                           "posterior may have collapsed (the codes say little of the image); try a smaller --beta or "
+                           "a longer --kl-warmup")  # fmt: skip
             done = preview.collect(reconstructions) if preview else None
-            yield EpochDone(epoch, train_metrics, val_metrics, seconds, path, done)
+            yield EpochDone(epoch, train_metrics, val_metrics, seconds, path, done, warning)
 
 
 @contextlib.contextmanager
