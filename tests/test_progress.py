@@ -6,6 +6,7 @@ import io
 import re
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -108,7 +109,7 @@ def test_off_a_terminal_there_is_no_strip_and_the_output_is_plain_lines(tmp_path
     progress.display(fake_events(config.out), config, console, "truecolor")
     output = console.file.getvalue()
     assert not CONTROL.search(output)
-    assert "▀" not in output and "recon  " not in output and not re.search(r"^ep \d", output, re.M)
+    assert "▀" not in output and not re.search(r"^(ep \d|val|recon) ", output, re.M)  # the strip's labels
     assert re.search(r"^Epoch 2/2  train loss", output, re.M)
 
 
@@ -128,6 +129,44 @@ def test_a_real_run_ends_with_the_last_epochs_strip(tiny_mnist, tmp_path):
     output = plain(console.file.getvalue())
     assert re.findall(r"^ep (\d)  0 {14}1", output, re.M)[-1] == "2"  # epochs this short may skip a frame
     assert "▀" not in output and "█" in output  # mono: shade glyphs, the bright bars of the fake digits
+
+
+# Each epoch's (train loss, val loss, val recon, val kl, val mse, time), as the summary shows them.
+SUMMARY = {
+    1: ("543.217", "201.468", "189.725", "11.7431", "0.0631874", "7.5s"),
+    2: ("176.342", "168.905", "159.112", "9.79308", "0.0487216", "12.0s"),
+    3: ("163.571", "160.246", "150.875", "9.37106", "0.0452739", "123.4s"),
+}
+
+
+def summary_events(out: Path):
+    yield Started("cpu", "fake", 48_000, 12_000, 0, len(SUMMARY), 4)
+    for epoch, (train_loss, loss, recon, kl, mse, seconds) in SUMMARY.items():
+        val = {"loss": float(loss), "recon": float(recon), "kl": float(kl), "mse": float(mse)}
+        yield EpochDone(epoch, {"loss": float(train_loss)}, val, float(seconds[:-1]), out)
+
+
+@pytest.mark.parametrize("width", [120, 60, 40, 20])
+def test_the_summary_shows_every_value_whole_at_any_width(tmp_path, width):
+    console = Console(file=io.StringIO(), width=width, force_terminal=False)
+    config = TrainConfig(model="vae", out=tmp_path / "vae.safetensors")
+    progress.display(summary_events(config.out), config, console, "truecolor")
+    lines = console.file.getvalue().splitlines()
+    summary = lines[next(i for i, line in enumerate(lines) if "VAE training" in line) :]
+    assert max(len(line) for line in summary) <= width
+    words = Counter(" ".join(summary).split())
+    expected = Counter(value for values in SUMMARY.values() for value in values)
+    assert not expected - words, "a value cut or folded"
+    if width == 120:  # wide enough: a row per epoch
+        assert re.search(r"epoch\s+train loss\s+val loss\s+val recon\s+val kl\s+val mse\s+time", summary[2])
+        for epoch, values in SUMMARY.items():
+            assert any(line.split() == [str(epoch), *values] for line in summary)
+    else:  # narrower: a row per metric, a column per epoch
+        heads = [line.split()[1:] for line in summary if line.split()[:1] == ["epoch"]]
+        assert sum(heads, []) == [str(epoch) for epoch in SUMMARY], "the epochs, in as many tables as it takes"
+        if width >= 40:  # room for the metrics' names on one line
+            kl = [line.split()[2:] for line in summary if line.split()[:2] == ["val", "kl"]]
+            assert sum(kl, []) == [values[3] for values in SUMMARY.values()]
 
 
 @pytest.mark.parametrize(

@@ -15,11 +15,11 @@ from collections.abc import Iterable, Iterator
 
 from rich.console import Console, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 from rich.text import Text
 
 from tui_ae.config import TrainConfig
 from tui_ae.errors import Interrupted
+from tui_ae.fitted_table import FittedTable, Row
 from tui_ae.preview import PreviewStrip
 from tui_ae.render import ColorMode, detect_color_mode
 from tui_ae.train import EpochDone, Started, Step, train
@@ -41,22 +41,22 @@ def _epoch_line(event: EpochDone, epochs: int, kind: str) -> str:
     return f"{line}  {event.seconds:.1f}s"
 
 
-def _summary(done: list[EpochDone], kind: str) -> Table:
-    table = Table(title=f"{kind.upper()} training")
+def _summary(done: list[EpochDone], kind: str) -> FittedTable:
+    """A row per epoch where the console is wide enough; narrower, a row per metric (as `eval`'s table)."""
     keys = SHOWN[kind] + ("mse",) if kind == "vae" else ("loss",)
-    table.add_column("epoch", justify="right")
-    table.add_column("train loss", justify="right")
-    for key in keys:
-        table.add_column(f"val {key}", justify="right")
-    table.add_column("time", justify="right")
-    for event in done:
-        table.add_row(
+    rows = [
+        Row(
             str(event.epoch),
-            f"{event.train['loss']:.6g}",
-            *(f"{event.val[k]:.6g}" for k in keys),
-            f"{event.seconds:.1f}s",
+            {
+                "train loss": f"{event.train['loss']:.6g}",
+                **{f"val {key}": f"{event.val[key]:.6g}" for key in keys},
+                "time": f"{event.seconds:.1f}s",
+            },
         )
-    return table
+        for event in done
+    ]
+    fields = ("train loss", *(f"val {key}" for key in keys), "time")
+    return FittedTable(rows, key="epoch", fields=fields, title=f"{kind.upper()} training", key_justify="right")
 
 
 class TrainingProgress(Progress):
