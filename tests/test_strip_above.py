@@ -24,6 +24,7 @@ from tui_ae.strip_above import MIN_SECONDS, STRIP_BYTES_PER_SECOND, StripAbove
 from tui_ae.train import Preview
 
 BAR = "the bar of epoch 3"
+SLOW = 60.0  # an epoch longer than the pause after any strip here (random greys: up to ~90 KiB)
 
 
 def make_preview(seed: int) -> Preview:
@@ -95,7 +96,7 @@ def test_lines_scroll_above_the_strip_and_the_strip_stays_right_above_the_bar(wi
         display.refresh()
         assert display.screen.lines()[0].startswith("ep 0") and display.screen.lines()[-1] == BAR
         for epoch in range(1, 16):
-            display.epoch(epoch, seconds=10.0)  # slow epochs: each one's strip is written as it ends
+            display.epoch(epoch, seconds=SLOW)  # each epoch's strip is written as it ends
             screen = display.screen.lines()
             assert screen[-1] == BAR and headers(screen) == [f"ep {epoch}"]
             assert screen[-rows - 2] == f"Epoch {epoch} done", "the epoch's line right above its strip"
@@ -119,7 +120,7 @@ def test_between_its_writes_a_refresh_redraws_the_bar_alone_and_a_notice_goes_ou
         screen = display.screen.lines()
         assert screen[:2] == ["Epoch 1 done", "a notice"], "the held line first, then the notice, at once"
         assert headers(screen) == ["ep 1"] and screen[-1] == BAR, "the strip the refresh built, under them"
-        display.clock.now += 10
+        display.clock.now += SLOW
         assert "recon" not in display.refresh(), "that strip is drawn already"
 
 
@@ -160,11 +161,11 @@ def test_after_a_change_of_width_the_old_strip_is_left_and_after_one_of_height_e
         display.above.strip.show(make_preview(0), 0)
         display.refresh()
         display.console.size = (110, 40)
-        written = display.epoch(1, seconds=10.0)
+        written = display.epoch(1, seconds=SLOW)
         assert "\x1b[1A" not in written, "no move up over the old strip: it may have been reflowed"
         assert headers(display.screen.history()) == ["ep 0", "ep 1"] and display.screen.lines()[-1] == BAR
         display.console.size = (110, 30)
-        display.epoch(2, seconds=10.0)
+        display.epoch(2, seconds=SLOW)
         assert headers(display.screen.history()) == ["ep 0", "ep 2"]
         assert display.screen.lines()[-1] == BAR
 
@@ -177,7 +178,7 @@ def test_the_loops_thread_never_builds_the_strip_until_finish(monkeypatch):
     )
     with Display() as display:
         display.above.strip.show(make_preview(0), 0)
-        display.clock.now += 10
+        display.clock.now += SLOW
         display.live.refresh()  # on this thread, as Progress.add_task refreshes
         display.console.print("a notice", markup=False)
         assert builds == [] and "recon" not in display.written()

@@ -38,7 +38,7 @@ from rich.segment import ControlType, SegmentLines
 from tui_ae.preview import Line, PreviewStrip
 
 MIN_SECONDS = 1.0  # between two writes of the strip, however fast the epochs
-STRIP_BYTES_PER_SECOND = 10 * 1024  # on average; the bar adds ~3 KiB/s (BENCHMARKS.md)
+STRIP_BYTES_PER_SECOND = 8 * 1024  # on average; the bar and the epoch lines add 3-6 KiB/s (BENCHMARKS.md)
 
 
 def encoded_size(lines: list[Line], color_system: str | None) -> int:
