@@ -1,9 +1,9 @@
 """The preview strip kept just above `tui-ae train`'s live bar, and written only when it changes.
 
-Rich's Live rewrites its whole region at each refresh: with the strip in it, 43.6 KiB at
-120x40 in truecolor twice a second (BENCHMARKS.md). So the strip stays out of the region,
-which holds the bar alone, and this render hook, which sees all that is printed while Live
-runs, writes the strip between what is printed and the bar:
+Rich's Live rewrites its whole region at each refresh: with the strip in it, tens of KiB
+of escape codes several times a second (BENCHMARKS.md). So the strip stays out of the
+region, which holds the bar alone, and this render hook, which sees all that is printed
+while Live runs, writes the strip between what is printed and the bar:
 
     Epoch 2/10  train loss ...        printed lines scroll up, as without the strip
     ep 2  0              1     ...    the strip
@@ -38,7 +38,7 @@ from rich.segment import ControlType, SegmentLines
 from tui_ae.preview import Line, PreviewStrip
 
 MIN_SECONDS = 1.0  # between two writes of the strip, however fast the epochs
-STRIP_BYTES_PER_SECOND = 8 * 1024  # on average; the bar and the epoch lines add 3-6 KiB/s (BENCHMARKS.md)
+STRIP_BYTES_PER_SECOND = 8 * 1024  # on average; the bar's refreshes and the epoch lines come on top (BENCHMARKS.md)
 
 
 def encoded_size(lines: list[Line], color_system: str | None) -> int:
