@@ -8,10 +8,10 @@ One training run (the seed recipe's settings, real MNIST), drawn by the CLI's ow
 Rich's refresh thread does all its real work. Epoch 1 is a warm-up with the preview off,
 printed but left out of the figures; then the preview is on for --every epochs, off for
 --every, and so on. On: the reconstructions' forward pass at each epoch's end, and the
-strip shown under the bar (built once per preview on the refresh thread, redrawn with the
-bar at each of its 2 refreshes a second); off: no forward pass, no strip. On a GPU, where
-an epoch is shorter than the half second between two refreshes, give --every 10 or more so
-that the refreshes fall into the blocks, and read the means. Printed:
+strip shown above the bar (built once per preview on the refresh thread, and written with
+the epoch's line once the pause after the last write is over: strip_above.py); off: no
+forward pass, no strip. On a GPU, where an epoch is shorter than that pause, give --every
+10 or more so that the writes fall into the blocks, and read the means. Printed:
 - each epoch's wall time, from one EpochDone to the next as the display receives them, so
   whatever the display does with the events (it is what the loop waits for) counts, and the
   process's CPU time over the same span (all threads); medians, means, and paired
@@ -20,7 +20,7 @@ that the refreshes fall into the blocks, and read the means. Printed:
 - the previews' forward pass (the loop's launch and collect calls);
 - each build of the strip's lines: its time and the thread it ran on;
 - Python's full garbage collections (they stop every thread): duration, thread, epoch;
-- one redraw of the live area (bar, and strip or not): its time and bytes, as Rich writes it.
+- one refresh of the live area (the bar), and one write of the strip: time and bytes, as Rich writes them.
 Runs without textual. Timers wrap library functions from outside, so the package carries none.
 """
 
@@ -39,12 +39,14 @@ from pathlib import Path
 
 import torch
 from rich.console import Console
+from rich.text import Text
 
 from tui_ae import preview as preview_module
-from tui_ae import progress
+from tui_ae import progress, strip_above
 from tui_ae import train as train_module
 from tui_ae.config import TrainConfig, resolve_device
 from tui_ae.preview import PreviewStrip
+from tui_ae.strip_above import StripAbove
 from tui_ae.train import EpochDone, Started
 
 COLOR_SYSTEMS = {"truecolor": "truecolor", "256": "256", "16": "standard", "mono": None}
@@ -176,23 +178,28 @@ def spread(values: list[float]) -> str:
             f"min {min(values):.3f}, max {max(values):.3f}, n {len(values)}")  # fmt: skip
 
 
-def redraw_cost(preview, width: int, height: int, mode: str, with_strip: bool, repeats: int = 50):
-    """(seconds, bytes) of one redraw of the live area: what Rich writes at each refresh."""
+def write_costs(preview, width: int, height: int, mode: str, repeats: int = 50):
+    """(seconds, bytes) of one refresh of the bar alone, and of one epoch line printed with the strip under it."""
     file = io.StringIO()
     console = Console(file=file, width=width, height=height, force_terminal=True, color_system=COLOR_SYSTEMS[mode])
-    strip = PreviewStrip(mode)
-    bar = progress.training_progress(console, strip if with_strip else None)
-    bar.add_task(
-        "", total=188, completed=90, epoch=3, epochs=10, speed="14,000", metrics="loss 166.4 recon 161.5 kl 4.9"
-    )
-    strip.show(preview, 3)
-    console.print(bar.get_renderable())  # the strip's one build, not counted
-    file.seek(0)
-    file.truncate()
-    started = time.perf_counter()
-    for _ in range(repeats):
-        console.print(bar.get_renderable())
-    return (time.perf_counter() - started) / repeats, len(file.getvalue().encode()) / repeats
+    above = StripAbove(console, PreviewStrip(mode))
+    above.strip.show(preview, 3)
+    above.strip.lines(width, height)  # the strip's one build, not counted
+    bar = progress.training_progress(console)
+    bar.live.auto_refresh = False  # no refresh thread: only the writes made here
+    costs = []
+    with above.around(bar):
+        bar.add_task(
+            "", total=188, completed=90, epoch=3, epochs=10, speed="14,000", metrics="loss 166.4 recon 161.5 kl 4.9"
+        )
+        for write in (bar.refresh, lambda: console.print(Text("Epoch 3/10  train loss 166.4  val loss 165.2"))):
+            file.seek(0)
+            file.truncate()
+            started = time.perf_counter()
+            for _ in range(repeats):
+                write()
+            costs.append(((time.perf_counter() - started) / repeats, len(file.getvalue().encode()) / repeats))
+    return costs
 
 
 def main() -> None:
@@ -248,11 +255,20 @@ def main() -> None:
     print(f"full garbage collections during the run: {len(collections.seen)}" + "".join(
         f"; {seconds * 1e3:.0f} ms ({thread}, {epoch_at(alternating.epochs, start)})"
         for start, seconds, thread in collections.seen))  # fmt: skip
-    for with_strip, rate in ((False, 10), (True, progress.STRIP_REFRESH_PER_SECOND)):
-        seconds, size = redraw_cost(alternating.latest, width, height, args.color, with_strip)
-        print(f"one redraw {'with' if with_strip else 'without'} the strip: {seconds * 1e3:.2f} ms, "
-              f"{size / 1024:.1f} KiB; at {rate} a second: {seconds * rate:.1%} of a core, "
-              f"{size * rate / 1024:.0f} KiB/s to the terminal")  # fmt: skip
+    (bar_seconds, bar_size), (strip_seconds, strip_size) = write_costs(alternating.latest, width, height, args.color)
+    rate = 10  # Rich's refreshes a second
+    print(
+        f"one refresh of the bar: {bar_seconds * 1e3:.2f} ms, {bar_size / 1024:.2f} KiB; at {rate} a second: "
+        f"{bar_seconds * rate:.1%} of a core, {bar_size * rate / 1024:.1f} KiB/s to the terminal"
+    )
+    strip = PreviewStrip(args.color)
+    strip.show(alternating.latest, args.epochs)
+    alone = strip_above.encoded_size(strip.lines(width, height), COLOR_SYSTEMS[args.color])
+    pause = max(strip_above.MIN_SECONDS, alone / strip_above.STRIP_BYTES_PER_SECOND)
+    print(
+        f"one epoch line with the strip under it (and the bar): {strip_seconds * 1e3:.2f} ms, "
+        f"{strip_size / 1024:.1f} KiB, the strip alone {alone / 1024:.1f} KiB; then a pause of {pause:.1f} s at least"
+    )
 
 
 if __name__ == "__main__":

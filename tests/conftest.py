@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -103,6 +104,82 @@ def run_command(
     modules = set(json.loads(record.read_text())) if record.exists() else set()
     record.unlink(missing_ok=True)
     return CommandRun(done.returncode, done.stdout or "", done.stderr, modules)
+
+
+# -- The training display's tests (test_strip_above.py, test_progress.py) -------------------------------------
+
+
+class Screen:
+    """What a terminal shows after the bytes Rich writes to it: the screen's rows and the lines scrolled off.
+
+    The subset of VT100 that Rich's Live and print use: text (wrapping at the right edge),
+    "\\n" as a tty sends it (carriage return and line feed: the screen scrolls at the bottom),
+    "\\r", cursor up and down, erase in line, and SGR and cursor-visibility sequences, which
+    change no text. Any other escape sequence fails the test: the display wrote something unexpected.
+    """
+
+    ESCAPE = re.compile(r"\x1b\[([?0-9;]*)([A-Za-z])")
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = width, height
+        self.rows = [[" "] * width for _ in range(height)]
+        self.scrollback: list[str] = []
+        self.row = self.col = 0
+
+    def feed(self, data: str) -> Screen:
+        position = 0
+        while position < len(data):
+            escape = self.ESCAPE.match(data, position)
+            if escape:
+                self._control(*escape.groups())
+                position = escape.end()
+                continue
+            char = data[position]
+            position += 1
+            assert char != "\x1b", f"an unexpected escape sequence: {data[position - 1 : position + 8]!r}"
+            if char == "\n":
+                self.col = 0
+                self._line_feed()
+            elif char == "\r":
+                self.col = 0
+            else:
+                if self.col == self.width:  # the cursor waits at the edge; the next character wraps
+                    self.col = 0
+                    self._line_feed()
+                self.rows[self.row][self.col] = char
+                self.col += 1
+        return self
+
+    def _line_feed(self) -> None:
+        if self.row == self.height - 1:
+            self.scrollback.append("".join(self.rows.pop(0)).rstrip())
+            self.rows.append([" "] * self.width)
+        else:
+            self.row += 1
+
+    def _control(self, parameters: str, command: str) -> None:
+        count = int(parameters) if parameters.isdigit() else 1
+        if command == "A":
+            self.row = max(0, self.row - count)
+        elif command == "B":
+            self.row = min(self.height - 1, self.row + count)
+        elif command == "K":
+            start = {"": self.col, "0": self.col, "1": 0, "2": 0}[parameters]
+            end = self.col + 1 if parameters == "1" else self.width
+            self.rows[self.row][start:end] = [" "] * (end - start)
+        else:
+            assert command in "mhl", f"an unexpected escape sequence: {parameters!r} {command!r}"
+
+    def lines(self) -> list[str]:
+        """The screen's rows, as text, trailing spaces and empty rows at the bottom dropped."""
+        rows = ["".join(row).rstrip() for row in self.rows]
+        while rows and not rows[-1]:
+            rows.pop()
+        return rows
+
+    def history(self) -> list[str]:
+        """All the lines written: those scrolled off, then the screen's."""
+        return self.scrollback + self.lines()
 
 
 # -- The explorer's tests (test_app.py): two small models, trained here ---------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import threading
 
 import numpy as np
 import pytest
@@ -225,16 +224,13 @@ def test_the_lines_are_built_once_per_preview_and_size_never_on_a_refresh(monkey
     assert grid(strip, console) == [] and len(built) == 3
 
 
-def test_without_main_thread_builds_the_main_thread_draws_what_another_thread_built():
-    strip = PreviewStrip("truecolor", main_thread_builds=False)
-    console = console_for(80, 24)
+def test_without_build_the_lines_come_only_once_built():
+    strip = PreviewStrip("truecolor")
+    assert strip.lines(80, 24, build=False) == [], "nothing shown: nothing to build"
     strip.show(make_preview(), 1)
-    assert grid(strip, console) == [], "nothing built yet, and the main thread (the loop's) does not build"
-    worker = threading.Thread(target=strip.lines, args=(80, 24))  # as Rich's refresh thread renders
-    worker.start()
-    worker.join()
-    assert text(grid(strip, console)[0]).startswith("ep 1")
+    assert strip.lines(80, 24, build=False) is None
+    built = strip.lines(80, 24)
+    assert text(built[0]).startswith("ep 1") and strip.lines(80, 24, build=False) is built
     strip.show(make_preview(seed=1), 2)
-    assert text(grid(strip, console)[0]).startswith("ep 1"), "the previous epoch's strip until the new one is built"
-    strip.main_thread_builds = True
-    assert text(grid(strip, console)[0]).startswith("ep 2")
+    assert strip.lines(80, 24, build=False) is None, "a new preview is built anew"
+    assert strip.lines(80, 24) is not built and strip.lines(120, 40, build=False) is None

@@ -6,16 +6,17 @@ import io
 import re
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import Screen
 from rich.console import Console
 
 from tui_ae import cli, progress
 from tui_ae import preview as preview_module
 from tui_ae.config import TrainConfig
-from tui_ae.preview import PreviewStrip
 from tui_ae.train import EpochDone, Preview, Started, Step
 
 CONTROL = re.compile(r"\x1b")
@@ -80,26 +81,13 @@ def test_on_a_terminal_the_strip_follows_the_epochs_drawn_off_the_loops_thread(t
     assert drawn == [True, True], "the untrained model's strip, then epoch 1's"
     assert truecolor_grey(LEVELS[2]) in console.file.getvalue(), "the last frame shows the last epoch"
     assert len(builds) == 3 and threading.main_thread() not in builds[:2]
-    output = plain(console.file.getvalue())
-    assert "Epoch 1/2  train loss" in output and "Epoch 2/2  train loss" in output
-    assert re.findall(r"ep (\d)  0 {14}1", output)[-1] == "2"
-    assert output.rindex("ep 2") < output.index("VAE training"), "the last strip stays above the summary"
-
-
-def test_the_strip_sits_under_the_bar_and_keeps_its_place_between_epochs(tmp_path):
-    console = Console(file=io.StringIO(), width=80, height=24, force_terminal=True, color_system="truecolor")
-    strip = PreviewStrip("truecolor")
-    bar = progress.TrainingProgress(progress.TextColumn("Epoch {task.fields[epoch]}/2"), console=console, strip=strip)
-    strip.show(preview_at(1), 1)
-    task = bar.add_task("", epoch=2)
-    lines = console.render_lines(bar.get_renderable(), console.options, pad=False)
-    texts = ["".join(segment.text for segment in line) for line in lines]
-    assert texts[0].startswith("Epoch 2/2") and texts[1].startswith("ep 1") and texts[2].startswith("val")
-    bar.remove_task(task)
-    between = console.render_lines(bar.get_renderable(), console.options, pad=False)
-    assert len(between) == len(lines) and "".join(s.text for s in between[1]).startswith("ep 1")
-    strip.show(None, 2)
-    assert console.render_lines(bar.get_renderable(), console.options, pad=False) == []
+    history = Screen(120, 40).feed(console.file.getvalue()).history()  # what the terminal shows, and its scrollback
+    epoch_lines = [i for i, line in enumerate(history) if re.match(r"Epoch \d/2  train loss", line)]
+    strips = [i for i, line in enumerate(history) if re.match(r"ep \d  0 {14}1", line)]
+    assert len(epoch_lines) == 2 and len(strips) == 1, "one strip: each new one was drawn over the last"
+    assert history[strips[0]].startswith("ep 2") and epoch_lines[1] == strips[0] - 1
+    title = next(i for i, line in enumerate(history) if line.strip() == "VAE training")
+    assert strips[0] < title, "the last strip stays above the summary"
 
 
 def test_off_a_terminal_there_is_no_strip_and_the_output_is_plain_lines(tmp_path):
@@ -108,7 +96,7 @@ def test_off_a_terminal_there_is_no_strip_and_the_output_is_plain_lines(tmp_path
     progress.display(fake_events(config.out), config, console, "truecolor")
     output = console.file.getvalue()
     assert not CONTROL.search(output)
-    assert "▀" not in output and "recon  " not in output and not re.search(r"^ep \d", output, re.M)
+    assert "▀" not in output and not re.search(r"^(ep \d|val|recon) ", output, re.M)  # the strip's labels
     assert re.search(r"^Epoch 2/2  train loss", output, re.M)
 
 
@@ -128,6 +116,44 @@ def test_a_real_run_ends_with_the_last_epochs_strip(tiny_mnist, tmp_path):
     output = plain(console.file.getvalue())
     assert re.findall(r"^ep (\d)  0 {14}1", output, re.M)[-1] == "2"  # epochs this short may skip a frame
     assert "▀" not in output and "█" in output  # mono: shade glyphs, the bright bars of the fake digits
+
+
+# Each epoch's (train loss, val loss, val recon, val kl, val mse, time), as the summary shows them.
+SUMMARY = {
+    1: ("543.217", "201.468", "189.725", "11.7431", "0.0631874", "7.5s"),
+    2: ("176.342", "168.905", "159.112", "9.79308", "0.0487216", "12.0s"),
+    3: ("163.571", "160.246", "150.875", "9.37106", "0.0452739", "123.4s"),
+}
+
+
+def summary_events(out: Path):
+    yield Started("cpu", "fake", 48_000, 12_000, 0, len(SUMMARY), 4)
+    for epoch, (train_loss, loss, recon, kl, mse, seconds) in SUMMARY.items():
+        val = {"loss": float(loss), "recon": float(recon), "kl": float(kl), "mse": float(mse)}
+        yield EpochDone(epoch, {"loss": float(train_loss)}, val, float(seconds[:-1]), out)
+
+
+@pytest.mark.parametrize("width", [120, 60, 40, 20])
+def test_the_summary_shows_every_value_whole_at_any_width(tmp_path, width):
+    console = Console(file=io.StringIO(), width=width, force_terminal=False)
+    config = TrainConfig(model="vae", out=tmp_path / "vae.safetensors")
+    progress.display(summary_events(config.out), config, console, "truecolor")
+    lines = console.file.getvalue().splitlines()
+    summary = lines[next(i for i, line in enumerate(lines) if "VAE training" in line) :]
+    assert max(len(line) for line in summary) <= width
+    words = Counter(" ".join(summary).split())
+    expected = Counter(value for values in SUMMARY.values() for value in values)
+    assert not expected - words, "a value cut or folded"
+    if width == 120:  # wide enough: a row per epoch
+        assert re.search(r"epoch\s+train loss\s+val loss\s+val recon\s+val kl\s+val mse\s+time", summary[2])
+        for epoch, values in SUMMARY.items():
+            assert any(line.split() == [str(epoch), *values] for line in summary)
+    else:  # narrower: a row per metric, a column per epoch
+        heads = [line.split()[1:] for line in summary if line.split()[:1] == ["epoch"]]
+        assert sum(heads, []) == [str(epoch) for epoch in SUMMARY], "the epochs, in as many tables as it takes"
+        if width >= 40:  # room for the metrics' names on one line
+            kl = [line.split()[2:] for line in summary if line.split()[:2] == ["val", "kl"]]
+            assert sum(kl, []) == [values[3] for values in SUMMARY.values()]
 
 
 @pytest.mark.parametrize(

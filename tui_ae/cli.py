@@ -181,7 +181,7 @@ def train(
     preview: Annotated[
         bool,
         typer.Option(
-            help="On a terminal, show validation digits above their reconstructions under the bar, redrawn each epoch."
+            help="On a terminal, show validation digits above their reconstructions, above the bar, as epochs end."
         ),
     ] = True,
 ) -> None:

@@ -1,4 +1,4 @@
-"""The live strip under `tui-ae train`'s progress bar: fixed validation digits above their reconstructions.
+"""The live strip above `tui-ae train`'s progress bar: fixed validation digits above their reconstructions.
 
     ep 3  0              1              2              3              4
     val   ▀▀▀▀▀▀▀▀▀▀▀▀▀▀ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀ ...
@@ -11,15 +11,14 @@ the classes as fit, full-size digits (28 columns by 14 rows) where they show as 
 classes as halved ones (14 by 7) would, in one tier of pairs or in several when that
 shows more classes; nothing where not even one halved digit fits.
 
-Rich redraws a live display several times a second; the strip's lines are built on
-the first render after a new preview (or a resize) and kept, so a refresh only copies
-them out. Rich and numpy only, no torch: train.Preview's arrays come in on the CPU.
+The strip's lines are built once per preview and terminal size, and kept; strip_above.py
+writes them above the training bar when they change. Rich and numpy only, no torch:
+train.Preview's arrays come in on the CPU.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,7 +30,7 @@ from rich.style import Style
 from tui_ae.render import ColorMode, digit_lines, halve
 
 GAP = 1  # blank columns between two digits, and after the label column
-RESERVED_ROWS = 2  # rows of the terminal the strip leaves to the rest (the progress bar above it)
+RESERVED_ROWS = 2  # rows of the terminal the strip leaves to the rest: the bar under it, the latest line above
 BAND_LABELS = ("val", "recon")  # the originals' band, the reconstructions' band
 LABEL_STYLE = Style(dim=True)
 CLASS_STYLE = Style(bold=True)
@@ -129,35 +128,34 @@ def strip_lines(preview: PreviewLike, epoch: int, width: int, height: int, mode:
 
 
 class PreviewStrip:
-    """A Rich renderable of the latest preview, its lines cached per (preview, epoch, width, height).
+    """A Rich renderable of the latest preview, its lines cached per (preview, epoch, width, height)."""
 
-    show() only stores what to draw; the lines are built on a later render. With
-    main_thread_builds False, a render on the main thread (the training loop's: Rich
-    redraws the live display on every print and new task) draws the lines already built,
-    perhaps the previous epoch's, and leaves the building to Rich's refresh thread, so
-    the loop never waits for it.
-    """
-
-    def __init__(self, mode: ColorMode, main_thread_builds: bool = True) -> None:
+    def __init__(self, mode: ColorMode) -> None:
         self.mode = mode
-        self.main_thread_builds = main_thread_builds
         self.shown: tuple[PreviewLike, int] | None = None  # (preview, epoch); one assignment, so thread-safe
         self._cache: tuple[PreviewLike | None, int, int, int, list[Line]] = (None, 0, 0, 0, [])
 
     def show(self, preview: PreviewLike | None, epoch: int) -> None:
-        """Draw this preview from the next refresh on (None: draw nothing)."""
+        """Draw this preview from the next render on (None: draw nothing)."""
         self.shown = None if preview is None else (preview, epoch)
 
-    def lines(self, width: int, height: int) -> list[Line]:
+    def lines(self, width: int, height: int, build: bool = True) -> list[Line] | None:
+        """The lines of the preview shown, for a terminal of width x height: the same list until either changes.
+
+        None where they are not built yet and `build` is False (the training loop's thread
+        leaves the building to another: strip_above.py).
+        """
         shown = self.shown
         if shown is None:
             return []
         preview, epoch = shown
         cached, *rest, lines = self._cache
-        stale = cached is not preview or rest != [epoch, width, height]  # `is`: a Preview's == compares arrays
-        if stale and (self.main_thread_builds or threading.current_thread() is not threading.main_thread()):
-            lines = strip_lines(preview, epoch, width, height - RESERVED_ROWS, self.mode)
-            self._cache = (preview, epoch, width, height, lines)  # one assignment: the refresh thread reads it
+        if cached is preview and rest == [epoch, width, height]:  # `is`: a Preview's == compares arrays
+            return lines
+        if not build:
+            return None
+        lines = strip_lines(preview, epoch, width, height - RESERVED_ROWS, self.mode)
+        self._cache = (preview, epoch, width, height, lines)  # one assignment: another thread may read it
         return lines
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:

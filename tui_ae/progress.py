@@ -1,9 +1,9 @@
 """Training progress drawn with Rich, from the events that train() yields.
 
 On a terminal: a live bar per epoch in the manner of PyTorch Lightning's
-RichProgressBar, epoch lines above it, under it the preview strip (validation
-digits above their reconstructions, redrawn each epoch, when the events carry
-previews), a summary table at the end. When output is not a terminal (nohup,
+RichProgressBar; right above it the preview strip (validation digits above their
+reconstructions, redrawn as the epochs end, when the events carry previews:
+strip_above.py); the epoch lines above that; a summary table at the end. When output is not a terminal (nohup,
 SLURM, CI, `> file`) Rich would draw only a final frame, so there it prints one
 plain line per epoch and no control codes, and no strip.
 """
@@ -12,27 +12,33 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
-from rich.console import Console, RenderableType
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 from rich.text import Text
 
 from tui_ae.config import TrainConfig
 from tui_ae.errors import Interrupted
+from tui_ae.fitted_table import FittedTable, Row
 from tui_ae.preview import PreviewStrip
 from tui_ae.render import ColorMode, detect_color_mode
+from tui_ae.strip_above import StripAbove
 from tui_ae.train import EpochDone, Started, Step, train
 
 SHOWN = {"ae": ("loss",), "vae": ("loss", "recon", "kl")}  # running metrics on the bar
-# Rich redraws the whole live area on every refresh, and the strip is most of it (about 44 KiB of
-# escape codes at 120x40 in truecolor): 2 a second instead of Rich's 10 keeps that to ~90 KiB/s over ssh.
-STRIP_REFRESH_PER_SECOND = 2
 
 
 def _format(metrics: dict[str, float], keys: tuple[str, ...]) -> str:
     return " ".join(f"{k} {metrics[k]:.4g}" for k in keys)
+
+
+def _started_line(event: Started, kind: str) -> str:
+    resumed = f", resuming after epoch {event.start_epoch}" if event.start_epoch else ""
+    return (
+        f"Training {kind.upper()} on {event.device}: {event.train_images:,} train / "
+        f"{event.val_images:,} validation images ({event.data_source}){resumed}"
+    )
 
 
 def _epoch_line(event: EpochDone, epochs: int, kind: str) -> str:
@@ -42,43 +48,27 @@ def _epoch_line(event: EpochDone, epochs: int, kind: str) -> str:
     return f"{line}  {event.seconds:.1f}s"
 
 
-def _summary(done: list[EpochDone], kind: str) -> Table:
-    table = Table(title=f"{kind.upper()} training")
+def _summary(done: list[EpochDone], kind: str) -> FittedTable:
+    """A row per epoch where the console is wide enough; narrower, a row per metric (as `eval`'s table)."""
     keys = SHOWN[kind] + ("mse",) if kind == "vae" else ("loss",)
-    table.add_column("epoch", justify="right")
-    table.add_column("train loss", justify="right")
-    for key in keys:
-        table.add_column(f"val {key}", justify="right")
-    table.add_column("time", justify="right")
-    for event in done:
-        table.add_row(
+    rows = [
+        Row(
             str(event.epoch),
-            f"{event.train['loss']:.6g}",
-            *(f"{event.val[k]:.6g}" for k in keys),
-            f"{event.seconds:.1f}s",
+            {
+                "train loss": f"{event.train['loss']:.6g}",
+                **{f"val {key}": f"{event.val[key]:.6g}" for key in keys},
+                "time": f"{event.seconds:.1f}s",
+            },
         )
-    return table
+        for event in done
+    ]
+    fields = ("train loss", *(f"val {key}" for key in keys), "time")
+    return FittedTable(rows, key="epoch", fields=fields, title=f"{kind.upper()} training", key_justify="right")
 
 
-class TrainingProgress(Progress):
-    """Rich's Progress with the preview strip under its bar (Rich's documented hook: get_renderables)."""
-
-    def __init__(self, *columns, strip: PreviewStrip | None = None, **kwargs) -> None:
-        self.strip = strip  # first: Progress renders itself once while it is built
-        super().__init__(*columns, **kwargs)
-
-    def get_renderables(self) -> Iterator[RenderableType]:
-        if self.strip is None or self.strip.shown is None:
-            yield from super().get_renderables()
-            return
-        # An empty line holds the bar's place between epochs, so the strip does not jump up and down.
-        yield self.make_tasks_table(self.tasks) if self.tasks else Text("")
-        yield self.strip
-
-
-def training_progress(console: Console, strip: PreviewStrip | None) -> TrainingProgress:
-    """The bar of an epoch's batches (off when the console is not a terminal), the strip under it if given."""
-    return TrainingProgress(
+def training_progress(console: Console) -> Progress:
+    """The bar of an epoch's batches (off when the console is not a terminal)."""
+    return Progress(
         TextColumn("Epoch {task.fields[epoch]}/{task.fields[epochs]}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -88,8 +78,6 @@ def training_progress(console: Console, strip: PreviewStrip | None) -> TrainingP
         TextColumn("{task.fields[speed]} img/s  {task.fields[metrics]}"),
         console=console,
         disable=not console.is_terminal,
-        refresh_per_second=10 if strip is None else STRIP_REFRESH_PER_SECOND,
-        strip=strip,
     )
 
 
@@ -116,28 +104,24 @@ def display(
 ) -> list[EpochDone]:
     """Draw train()'s events as they come; the epochs done, or Interrupted on Ctrl-C.
 
-    Handling an event is what the training loop waits for, so a preview is only stored
-    here: Rich's refresh thread builds the strip's lines; the redraws Rich makes on this
-    thread (each print, each new bar) draw the lines already built.
+    Handling an event is what the training loop waits for, so with the strip on, a preview
+    is only stored here, and an epoch's line held: Rich's refresh thread builds the strip
+    and writes both (strip_above.py).
     """
-    strip = PreviewStrip(color_mode, main_thread_builds=False) if console.is_terminal and config.preview else None
-    progress = training_progress(console, strip)
+    above = StripAbove(console, PreviewStrip(color_mode)) if console.is_terminal and config.preview else None
+    say = above.hold if above is not None else console.print
+    progress = training_progress(console)
     done: list[EpochDone] = []
     started: Started | None = None
     task = None
     try:
-        with progress:
+        with above.around(progress) if above is not None else progress:
             for event in events:
                 if isinstance(event, Started):
                     started = event
-                    resumed = f", resuming after epoch {event.start_epoch}" if event.start_epoch else ""
-                    console.print(
-                        f"Training {config.model.upper()} on {event.device}: {event.train_images:,} train / "
-                        f"{event.val_images:,} validation images ({event.data_source}){resumed}",
-                        markup=False,
-                    )
-                    if strip is not None:
-                        strip.show(event.preview, event.start_epoch)
+                    console.print(_started_line(event, config.model), markup=False)
+                    if above is not None:
+                        above.strip.show(event.preview, event.start_epoch)
                 elif isinstance(event, Step):
                     if task is None:
                         task = progress.add_task(
@@ -153,16 +137,14 @@ def display(
                     progress.update(task, completed=event.step, speed=speed, metrics=metrics)
                 elif isinstance(event, EpochDone):
                     done.append(event)
-                    console.print(_epoch_line(event, started.epochs, config.model), markup=False)
-                    if event.warning:  # on a terminal, Rich's live display prints what goes to stderr above the bar
-                        print(event.warning, file=sys.stderr, flush=True)
+                    say(Text(_epoch_line(event, started.epochs, config.model)))
+                    if event.warning:  # on a terminal, Rich's live display prints what goes to stderr above the bar,
+                        print(event.warning, file=sys.stderr, flush=True)  # after the lines held (strip_above.py)
                     if task is not None:
                         progress.remove_task(task)
                         task = None
-                    if strip is not None:
-                        strip.show(event.preview, event.epoch)
-            if strip is not None:  # training is over: the last frame may take the time to draw the last epoch
-                strip.main_thread_builds = True
+                    if above is not None:
+                        above.strip.show(event.preview, event.epoch)
     except KeyboardInterrupt:
         raise _interrupted(done, config) from None
     if done:
