@@ -69,7 +69,7 @@ async def test_a_rewritten_checkpoint_brings_its_map_model_and_epochs_and_the_cu
     app = ExplorerApp(ae, vae, seed=0, watch=True)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        slot, latent_map, old_model = app.slots["ae"], app.explorer.maps["ae"], app.slots["ae"].model
+        slot, latent_map, old_model = app.slots["ae"], app.maps["ae"], app.slots["ae"].model
         await pilot.press("right", "right", "up")
         kept = (slot.x, slot.y)
         next_epoch(ae, "ae", epochs=7, scale=1.5)  # a wider map: the cursor keeps its place
@@ -123,7 +123,7 @@ async def test_a_checkpoint_not_there_yet_is_waited_for(watched, explorer_checkp
     app = ExplorerApp(ae, vae, seed=0, watch=True)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        slot, panel = app.slots["vae"], app.explorer.panels["vae"]
+        slot, panel = app.slots["vae"], app.map_panels["vae"]
         assert isinstance(panel, LatentMap) and not slot.usable
         assert str(panel.border_subtitle) == f"waiting for {vae}"
         assert f"waiting for {vae}" in app.explorer.digit_views["vae"].message
@@ -140,7 +140,7 @@ async def test_a_checkpoint_not_there_yet_is_waited_for(watched, explorer_checkp
         shown = app.explorer.digit_views["vae"].image
         np.testing.assert_allclose(shown, decoded(slot.model, slot.x, slot.y), atol=1e-6)
         await pilot.press("tab", "right")
-        assert app.explorer.active == "vae" and app.explorer.maps["vae"].cursor_point == (slot.x, slot.y)
+        assert app.explorer.active == "vae" and app.maps["vae"].cursor_point == (slot.x, slot.y)
 
 
 async def test_without_watch_nothing_is_polled(watched):

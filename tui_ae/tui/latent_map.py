@@ -1,8 +1,8 @@
 """A model's latent space: its encoded points, one majority label per cell, and a crosshair.
 
 Line API: the map's lines are built once per size (render.map_cells/map_lines) and
-kept as runs of segments; the crosshair, the overlays (shapes that compare and
-interpolation draw: an ellipse, a path) and the compare mode's mark are laid over them as
+kept as runs of segments; the crosshair, the overlays (shapes the mode views have the app
+lay over it: an ellipse, a path) and the compare mode's mark are laid over them as
 lines are asked for. A cursor move refreshes only the old and new crosshair's row
 (and column, when it moves sideways); an overlay's change refreshes only the cells it
 changed. With no overlay, a line costs one dictionary look-up more than without them.
@@ -20,7 +20,6 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
-from typing import Literal
 
 import numpy as np
 from rich.color import Color, ColorSystem
@@ -34,20 +33,8 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tui_ae.latent import Bounds
-from tui_ae.render import ColorMode, cell_of, map_cells, map_lines, point_of
-from tui_ae.tui.map_shapes import Cell, Shape
-
-Look = Literal["mark", "bright", "dim"]  # an overlay's style: as the ◆, or a bright or a dim glyph
-
-
-@dataclass(frozen=True)
-class Overlay:
-    """A shape laid over the map, drawn with one glyph in one of the map's looks."""
-
-    shape: Shape
-    glyph: str
-    look: Look = "bright"
-
+from tui_ae.render import ColorMode, map_cells, map_lines, point_of
+from tui_ae.tui.map_shapes import Cell, Overlay, cell_at
 
 BANDS = 2  # the widgets a map's width is cut into (see above): each more saves less and costs a widget
 
@@ -193,10 +180,7 @@ class LatentMap(Widget):
         return self._cells.shape[1], self._cells.shape[0]
 
     def cell(self, point: tuple[float, float] | None) -> Cell | None:
-        width, height = self.grid
-        if point is None or width == 0 or height == 0:
-            return None
-        return cell_of(point[0], point[1], self.bounds, width, height)
+        return cell_at(point, self.bounds, self.grid)
 
     # -- state -------------------------------------------------------------------------------
     def show_map(self, points: np.ndarray, labels: np.ndarray, bounds: Bounds) -> None:
