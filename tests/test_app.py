@@ -26,13 +26,14 @@ from tui_ae.checkpoint import save
 from tui_ae.cli import app as cli_app
 from tui_ae.render import point_of
 from tui_ae.tui import messages, quiet_gc
-from tui_ae.tui.app import MIN_SIZE, ExplorerApp
+from tui_ae.tui.app import ExplorerApp
 from tui_ae.tui.grid_screen import GridScreen
 from tui_ae.tui.grid_view import GridView, grid_shape
 from tui_ae.tui.help_screen import HelpScreen
 from tui_ae.tui.keys import KEYS, TITLES, bindings, markdown_table
 from tui_ae.tui.latent_map import LatentMap
 from tui_ae.tui.quiet_gc import QuietCollector
+from tui_ae.tui.sizes import MIN_SIZE
 from tui_ae.tui.too_small import TooSmallScreen
 
 SIZE = (100, 32)

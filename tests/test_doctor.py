@@ -17,6 +17,7 @@ import tui_ae
 from tui_ae import doctor
 from tui_ae.cli import app
 from tui_ae.render import detect_color_mode
+from tui_ae.tui.sizes import MIN_SIZE, layout_class
 
 GOOD_LOCALE = {"LANG": "C.UTF-8"}
 IN_TMUX = {"TMUX": "/tmp/tmux-1000/default,123,0", "TMUX_PANE": "%3", "TERM": "tmux-256color", **GOOD_LOCALE}
@@ -181,10 +182,12 @@ def test_a_terminal_too_small_for_explore():
     assert "unknown (output is not a terminal)" in report(GOOD_LOCALE, size=None)
 
 
-def test_the_size_explore_needs_is_the_one_its_app_checks():
-    from tui_ae.tui.app import MIN_SIZE
-
-    assert doctor.EXPLORE_MIN_SIZE == MIN_SIZE
+def test_the_size_advice_begins_just_below_the_size_the_explorer_lays_out_at():
+    environ = {"TERM": "xterm-256color", "COLORTERM": "truecolor", **GOOD_LOCALE}
+    columns, rows = MIN_SIZE
+    assert layout_class(columns, rows) is not None and "explore needs" not in report(environ, size=MIN_SIZE)
+    for size in ((columns - 1, rows), (columns, rows - 1)):
+        assert layout_class(*size) is None and f"explore needs {columns} x {rows}" in report(environ, size=size)
 
 
 @pytest.mark.parametrize(

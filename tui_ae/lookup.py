@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui_ae.checkpoint import KINDS, read_header
-from tui_ae.config import CHECKPOINT_DIR
+from tui_ae.checkpoint import read_header
+from tui_ae.config import CHECKPOINT_DIR, KINDS
 from tui_ae.errors import CheckpointError, TuiAeError
 
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from rich.color import Color, ColorSystem
@@ -45,17 +46,49 @@ LABEL_COLORS_16: tuple[str, ...] = (
 )  # fmt: skip
 
 
+class ColorEnvironment(NamedTuple):
+    """What --color auto reads of the environment."""
+
+    no_color: str
+    colorterm: str
+    term: str
+
+    @classmethod
+    def of(cls, environ: Mapping[str, str]) -> ColorEnvironment:
+        return cls(environ.get("NO_COLOR", ""), environ.get("COLORTERM", ""), environ.get("TERM", ""))
+
+
+@dataclass(frozen=True)
+class ColorRule:
+    mode: ColorMode
+    applies: Callable[[ColorEnvironment], bool]
+    why: str  # as `tui-ae doctor` says it; {colorterm} and {term} are the environment's
+
+
+# --color auto's rules, the first that applies wins: explore and the training preview draw in its
+# mode, and doctor says its why. ssh does not forward COLORTERM, so --color always wins over them.
+COLOR_RULES: tuple[ColorRule, ...] = (
+    ColorRule("mono", lambda env: env.no_color != "", "NO_COLOR is set"),  # https://no-color.org: any non-empty value
+    ColorRule("truecolor", lambda env: env.colorterm.lower() in ("truecolor", "24bit"), "COLORTERM={colorterm}"),
+    ColorRule(
+        "256", lambda env: "256color" in env.term, "TERM={term} names 256 colours, and COLORTERM does not say truecolor"
+    ),
+    ColorRule("mono", lambda env: env.term == "", "TERM is not set"),
+    ColorRule("mono", lambda env: env.term == "dumb", "TERM is dumb"),
+    ColorRule("16", lambda env: True, "TERM={term} promises 16 colours at most, and COLORTERM does not say truecolor"),
+)
+
+
+def color_choice(environ: Mapping[str, str] | None = None) -> tuple[ColorMode, str]:
+    """--color auto's mode for an environment (os.environ by default), and why: the first rule that applies."""
+    env = ColorEnvironment.of(os.environ if environ is None else environ)
+    rule = next(rule for rule in COLOR_RULES if rule.applies(env))
+    return rule.mode, rule.why.format(**env._asdict())
+
+
 def detect_color_mode(environ: Mapping[str, str] | None = None) -> ColorMode:
     """Guess the terminal's colours from the environment; ssh drops COLORTERM, so --color wins."""
-    env = os.environ if environ is None else environ
-    term = env.get("TERM", "")
-    if env.get("NO_COLOR"):  # https://no-color.org: any non-empty value
-        return "mono"
-    if env.get("COLORTERM", "").lower() in ("truecolor", "24bit"):
-        return "truecolor"
-    if "256color" in term:
-        return "256"
-    return "mono" if term in ("", "dumb") else "16"
+    return color_choice(environ)[0]
 
 
 def _run_lines(codes: np.ndarray, segment: Callable[[int, int], Segment]) -> list[list[Segment]]:

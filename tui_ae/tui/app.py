@@ -29,7 +29,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from tui_ae.checkpoint import KINDS
+from tui_ae.config import KINDS
 from tui_ae.render import ColorMode, Glyph, legend_segments
 from tui_ae.tui.compare_view import CompareView
 from tui_ae.tui.explore_view import ExploreView
@@ -52,21 +52,9 @@ from tui_ae.tui.messages import (
 )
 from tui_ae.tui.nearest import ImagesLoader, validation_images
 from tui_ae.tui.quiet_gc import REST, QuietCollector
+from tui_ae.tui.sizes import MIN_SIZE, layout_class
 from tui_ae.tui.slot import Slot
 from tui_ae.tui.too_small import TooSmallScreen
-
-MIN_SIZE = (60, 20)  # columns, rows: two maps of some use above two 14x7 digits
-
-
-def layout_class(width: int, height: int) -> str | None:
-    """The app's size class, which app.tcss sizes the digit panels by; None when too small."""
-    if width < MIN_SIZE[0] or height < MIN_SIZE[1]:
-        return None
-    if width >= 180 and height >= 64:
-        return "-big"  # digits at 2x: 56x28
-    if width >= 96 and height >= 30:
-        return "-normal"  # 28x14
-    return "-compact"  # halved: 14x7
 
 
 def map_panel(slot: Slot, mode: ColorMode, watching: bool = False) -> Widget:

@@ -26,8 +26,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Static
 
-from tui_ae.checkpoint import KINDS
-from tui_ae.config import SAMPLE_SOURCE
+from tui_ae.config import KINDS, SAMPLE_SOURCE
 from tui_ae.errors import TuiAeError
 from tui_ae.render import ColorMode, Glyph
 from tui_ae.tui.digit_view import DigitView

@@ -27,6 +27,7 @@ from textual.timer import Timer
 
 from tui_ae.render import ColorMode, Glyph, point_of
 from tui_ae.tui.digit_view import DigitView
+from tui_ae.tui.formatting import first_fitting, rounded
 from tui_ae.tui.info_panel import InfoPanel, Neighbour
 from tui_ae.tui.keys import bindings
 from tui_ae.tui.map_shapes import Cell, Grid, cell_at
@@ -48,19 +49,10 @@ from tui_ae.tui.slot import Slot
 REST = 0.1  # seconds after the last move at which the thumbnails follow the cursor
 
 
-def plain(value: float, decimals: int) -> str:
-    """A number rounded for display, never as "-0" (a value that rounds to zero has no sign)."""
-    return f"{round(value, decimals) + 0.0:.{decimals}f}"
-
-
 def coordinates(name: str, x: float, y: float, width: int) -> str:
     """ "AE (1.23, -4.56)", as precise as fits in width."""
-    forms = (
-        f"{name} ({plain(x, 2)}, {plain(y, 2)})",
-        f"{name} ({plain(x, 1)}, {plain(y, 1)})",
-        f"({plain(x, 1)}, {plain(y, 1)})",
-    )
-    return next((text for text in forms if len(text) <= width), f"({plain(x, 0)}, {plain(y, 0)})")
+    at = {decimals: f"({rounded(x, decimals)}, {rounded(y, decimals)})" for decimals in (2, 1, 0)}
+    return first_fitting(width, f"{name} {at[2]}", f"{name} {at[1]}", at[1], at[0])
 
 
 def model_header(slot: Slot) -> tuple[Text, ...]:

@@ -23,6 +23,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tui_ae.render import ColorMode, Glyph, digit_lines, label_style
+from tui_ae.tui.formatting import first_fitting
 
 READOUT_ROWS = 2  # the distance, and for the VAE its prior's log-density
 GAP = 2  # columns between thumbnails in a row
@@ -101,8 +102,7 @@ class InfoPanel(Widget):
 
     @property
     def header(self) -> Text:
-        width = self.content_size.width
-        return next((text for text in self.headers if text.cell_len <= width), self.headers[-1])
+        return first_fitting(self.content_size.width, *self.headers, length=lambda text: text.cell_len)
 
     def show_readout(self, lines: tuple[tuple[str, ...], ...], off_the_data: bool = False) -> None:
         """The readout's lines, each in forms from longest to shortest: drawn in the longest that fits."""
@@ -115,7 +115,7 @@ class InfoPanel(Widget):
     def readout_shown(self) -> tuple[str, ...]:
         """The readout's lines as drawn at the panel's width."""
         width = self.content_size.width
-        return tuple(next((form for form in forms if len(form) <= width), forms[-1][:width]) for forms in self.readout)
+        return tuple(first_fitting(width, *forms)[:width] for forms in self.readout)
 
     def show_neighbours(self, neighbours: tuple[Neighbour, ...]) -> None:
         if neighbours != self.neighbours or self.note:
