@@ -132,13 +132,14 @@ async def test_a_move_repaints_only_the_crosshairs_rows_and_columns(make_app, mo
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         calls: list[tuple[Region, ...]] = []
-        original = LatentMap.refresh
+        original = LatentMap.repaint
 
-        def spy(self, *regions, **kwargs):
+        def spy(self, *regions):
             calls.append(regions)
-            return original(self, *regions, **kwargs)
+            return original(self, *regions)
 
-        monkeypatch.setattr(LatentMap, "refresh", spy)
+        monkeypatch.setattr(LatentMap, "repaint", spy)
+        monkeypatch.setattr(LatentMap, "refresh", lambda *_, **__: pytest.fail("the map's whole region was repainted"))
         await pilot.press("right")
         assert calls and all(regions for regions in calls), "the whole map was repainted"
         for regions in calls:

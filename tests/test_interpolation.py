@@ -127,18 +127,29 @@ async def test_b_without_a_or_with_a_itself_says_what_to_do_and_stays_in_compare
         assert "A: 1, a" in info_text(app)
 
 
+def spy_on(monkeypatch, cls: type, name: str) -> list[tuple[Region, ...]]:
+    """The regions each call of the method cls.name is given from now on (it still runs)."""
+    calls: list[tuple[Region, ...]] = []
+    original = getattr(cls, name)
+
+    def spy(self, *regions, **kwargs):
+        calls.append(regions)
+        return original(self, *regions, **kwargs)
+
+    monkeypatch.setattr(cls, name, spy)
+    return calls
+
+
 async def test_a_marker_move_repaints_two_rows_of_each_strip_and_two_cells_of_each_map(make_app, monkeypatch):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await open_interpolation(pilot, 0, 2)
-        calls: dict[type, list[tuple[Region, ...]]] = {LatentMap: [], StripView: []}
-        for cls in calls:
-
-            def spy(self, *regions, _original=cls.refresh, _calls=calls[cls], **kwargs):
-                _calls.append(regions)
-                return _original(self, *regions, **kwargs)
-
-            monkeypatch.setattr(cls, "refresh", spy)
+        # A map's cells are repainted by repaint(), a strip's region by refresh().
+        calls = {
+            LatentMap: spy_on(monkeypatch, LatentMap, "repaint"),
+            StripView: spy_on(monkeypatch, StripView, "refresh"),
+        }
+        monkeypatch.setattr(LatentMap, "refresh", lambda *_, **__: pytest.fail("a map's whole region was repainted"))
         await pilot.press("right")
         assert calls[LatentMap] and all(regions for regions in calls[LatentMap]), "a whole map was repainted"
         assert all(r.area == 1 for regions in calls[LatentMap] for r in regions)

@@ -105,11 +105,11 @@ class ExplorerApp(App):
         self.color_mode, self.glyph, self.data_dir, self.seed = color_mode, glyph, data_dir, seed
         self.model_loader, self.images_loader = model_loader, images_loader
         self.slots = {kind: Slot.open(kind, path) for kind, path in zip(KINDS, (ae_path, vae_path))}
-        self.watch = None
+        self.checkpoint_watch = None
         if watch:
             from tui_ae.tui.watch import CheckpointWatch  # only for --watch: not on the first frame's path
 
-            self.watch = CheckpointWatch(self.slots)
+            self.checkpoint_watch = CheckpointWatch(self.slots)
         self.quiet_gc = QuietCollector()
         self.torch_threads = OneTorchThread()
         self._mono = Monochrome()
@@ -124,7 +124,7 @@ class ExplorerApp(App):
     # -- layout ------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         # Flat on purpose: every container under a repainted cell is repainted with it.
-        watching = self.watch is not None
+        watching = self.checkpoint_watch is not None
         self.map_panels = {kind: map_panel(slot, self.color_mode, watching) for kind, slot in self.slots.items()}
         self.maps = {kind: panel for kind, panel in self.map_panels.items() if isinstance(panel, LatentMap)}
         look = {"mode": self.color_mode, "glyph": self.glyph}
@@ -154,8 +154,8 @@ class ExplorerApp(App):
             self.call_after_refresh(self._start_loading_models)
         else:
             self.call_after_refresh(self.explorer.learn_maps)
-        if self.watch is not None:
-            self.set_interval(self.watch.interval, self._poll_checkpoints)
+        if self.checkpoint_watch is not None:
+            self.set_interval(self.checkpoint_watch.interval, self._poll_checkpoints)
 
     def on_resize(self, event: events.Resize) -> None:
         self._apply_size(event.size)
@@ -241,7 +241,7 @@ class ExplorerApp(App):
 
     # -- --watch -----------------------------------------------------------------------------
     def _poll_checkpoints(self) -> None:
-        for kind in self.watch.poll():
+        for kind in self.checkpoint_watch.poll():
             slot = self.slots[kind]
             latent_map = self.maps[kind]
             latent_map.show_map(slot.points, slot.labels, slot.bounds)

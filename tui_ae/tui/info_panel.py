@@ -92,6 +92,7 @@ class InfoPanel(Widget):
         self._strips: list[Strip] = []
         self._built_for: Size | None = None
         self._sections: dict[str, list[Strip]] = {}  # each section's lines as last built; dropped when it changes
+        self._built_styles: tuple[Style, Style, Style] | None = None  # the styles they were built in (_styles())
         self._rows: dict[str, range] = {}  # where each section's lines are
 
     # -- what it shows -----------------------------------------------------------------------
@@ -150,6 +151,24 @@ class InfoPanel(Widget):
         self._build()
         self.refresh()
 
+    def notify_style_update(self) -> None:
+        """The lines carry the panel's styles: where these changed, they are built anew.
+
+        Textual calls this each time the stylesheet is applied to the panel (on every mode's class,
+        mostly to the same styles), as Textual's own Log drops its line cache here; where the
+        styles changed, Textual repaints the panel.
+        """
+        super().notify_style_update()
+        if self._built_styles is not None and self._styles() != self._built_styles:
+            self._sections.clear()
+            self._build()
+
+    def _styles(self) -> tuple[Style, Style, Style]:
+        """The panel's style, and the dim and the off-the-data styles laid over it, as the stylesheet gives them now."""
+        base = self.rich_style
+        dim = base + self.get_component_rich_style("info-panel--dim", partial=True)
+        return base, dim, self.get_component_rich_style("info-panel--off", partial=True)
+
     def _build(self) -> None:
         size = self.content_size
         if size != self._built_for:
@@ -182,12 +201,10 @@ class InfoPanel(Widget):
     def _section(self, name: str, width: int, room: int) -> list[Strip]:
         """A section's lines, as built last unless it changed since."""
         if name not in self._sections:
-            base = self.rich_style
-            dim = base + self.get_component_rich_style("info-panel--dim", partial=True)
+            base, dim, off = self._built_styles = self._styles()
             if name == "header":
                 lines = [self._text(self.header, width, base)]
             elif name == "readout":  # plain text, and on every key: one segment a line, no Rich rendering
-                off = self.get_component_rich_style("info-panel--off", partial=True)
                 styles = [base + off if self.off_the_data else base] + [base] * (len(self.readout) - 1)
                 lines = [
                     Strip([Segment(line.ljust(width), style)], width) for line, style in zip(self.readout_shown, styles)
