@@ -1,8 +1,8 @@
 """The homework's two models behind one interface.
 
-Source: ../shared/seed-homework.md (Menglu Tao, NNDL 2021-22): a convolutional
-autoencoder (Figures 1-2) and an MLP variational autoencoder (Figure 5, after
-Kingma & Welling, "Auto-Encoding Variational Bayes", 2014).
+Source: the homework, "Neural Networks and Deep Learning 2021-22" (Menglu Tao): a
+convolutional autoencoder (Figures 1-2) and an MLP variational autoencoder (Figure 5,
+after Kingma & Welling, "Auto-Encoding Variational Bayes", 2014).
 
 Both models offer what the trainer and the explorer need, so neither branches
 on the model kind:

@@ -25,8 +25,8 @@ from tui_ae.render import ColorMode, detect_color_mode
 from tui_ae.train import EpochDone, Started, Step, train
 
 SHOWN = {"ae": ("loss",), "vae": ("loss", "recon", "kl")}  # running metrics on the bar
-# Rich redraws the whole live area on every refresh, and the strip is most of it (about 44 KiB of
-# escape codes at 120x40 in truecolor): 2 a second instead of Rich's 10 keeps that to ~90 KiB/s over ssh.
+# Rich redraws the whole live area on every refresh, and the strip is most of it: 2 a second instead of
+# Rich's 10 keeps the bytes sent over ssh down (BENCHMARKS.md, the live preview's cost: bytes per redraw).
 STRIP_REFRESH_PER_SECOND = 2
 
 

@@ -34,16 +34,12 @@ GREY_CODES = np.array([16, *range(232, 256), 231])
 GREY_LEVELS = np.array([0, *range(8, 239, 10), 255])
 GREY_MIDPOINTS = (GREY_LEVELS[1:] + GREY_LEVELS[:-1]) / 2  # nearest level by searchsorted
 
-# matplotlib's tab10: distinct hues that stay readable on a dark background.
-LABEL_COLORS: tuple[str, ...] = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
-)  # fmt: skip
-# The nearest ANSI names to tab10; dark blue and black are left out, being unreadable on black.
-LABEL_COLORS_16: tuple[str, ...] = (
-    "bright_blue", "yellow", "green", "red", "magenta",
-    "bright_red", "bright_magenta", "white", "bright_yellow", "cyan",
-)  # fmt: skip
+# Each label's colour, 0 to 9: matplotlib's tab10, distinct hues that stay readable on a dark background;
+# and in 16 colours the nearest ANSI names to them, less dark blue and black, unreadable on black.
+LABEL_COLORS = tuple("#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #7f7f7f #bcbd22 #17becf".split())
+LABEL_COLORS_16 = tuple(
+    "bright_blue yellow green red magenta bright_red bright_magenta white bright_yellow cyan".split()
+)
 
 
 class ColorEnvironment(NamedTuple):
@@ -119,8 +115,9 @@ PALETTE = tuple(Color.from_ansi(code) for code in range(256))  # the 256-colour 
 
 @lru_cache(maxsize=4096)  # a digit uses a few hundred (fg, bg) pairs
 def _grey_style(fg: int, bg: int, mode: ColorMode) -> Style:
-    # Style.from_color: about 20x faster than Style(color=..., bgcolor=...), and the same Style.
-    # A decoded digit at 1x is a new pair in most of its cells, so this runs on every key.
+    # Style.from_color: the same Style as Style(color=..., bgcolor=...), many times faster (BENCHMARKS.md, the
+    # explorer's start and keys, second pass: "Styles"). A decoded digit at 1x is a new pair in most of its cells,
+    # so this runs on every key.
     colors = GREYS if mode == "truecolor" else PALETTE
     return Style.from_color(colors[fg], colors[bg])
 

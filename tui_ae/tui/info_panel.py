@@ -225,9 +225,8 @@ class InfoPanel(Widget):
         return strip.crop_extend(0, width, style)
 
     def _caption(self, neighbour: Neighbour, base: Style, dim: Style) -> list[Segment]:
-        colour = label_style(neighbour.label, self.mode)
-        return [Segment(str(neighbour.label), base + Style(bold=True) + colour if colour else base + Style(bold=True)),
-                Segment(" " + neighbour.distance, dim)]  # fmt: skip
+        label = base + Style(bold=True) + label_style(neighbour.label, self.mode)  # mono's None adds nothing
+        return [Segment(str(neighbour.label), label), Segment(" " + neighbour.distance, dim)]
 
     def _thumbnail_lines(self, layout: Arrangement, width: int, base: Style, dim: Style) -> list[Strip]:
         captions = [Strip(self._caption(n, base, dim)) for n in self.neighbours]

@@ -10,8 +10,9 @@ changed. With no overlay, a line costs one dictionary look-up more than without 
 The map is drawn by narrow bands side by side (MapBand), each a slice of its lines. Textual
 writes a repainted region of a line from the left edge of the widget it lies in, not from
 the region's own left edge (ChopsUpdate.render_segments), so in one wide widget a repainted
-column rewrites every row from the map's left edge: about 10 KB a sideways move at 120
-columns. Cut into bands, a column rewrites only its band's few cells a row.
+column rewrites every row from the map's left edge: most of a sideways move's bytes (BENCHMARKS.md,
+the explorer with issue 11's views, "Bytes"). Cut into bands, a column rewrites only its band's
+few cells a row.
 """
 
 from __future__ import annotations
