@@ -20,6 +20,7 @@ Every part runs this checkout's code (not an installed tui-ae, which may be anot
    sequences as the real driver would (headless Textual skips that step; it is
    added back here, and its bytes counted). Pilot's own idle-waiting after a press
    (>= 20 ms of sleeping) is not part of the figure; its wall time is reported apart.
+   So are the frames a press made: one, where the map's crosshair repaints with the digit.
    The thumbnails of the nearest validation images follow once the keys rest (0.1 s), so
    not within a burst: the frame they make after the last press is reported apart.
 4. Key latency in a terminal: the same presses written to `tui-ae explore` in a
@@ -170,7 +171,7 @@ async def key_latency(ae: Path | None, vae: Path | None, presses: int) -> None:
     async with app.run_test(size=(COLUMNS, ROWS)) as pilot:
         await settle(pilot)
         assert all(s.model is not None for s in app.slots.values() if s.usable), "models did not load"
-        latencies, cpu, walls, sizes, by_key = [], [], [], [], {}
+        latencies, cpu, walls, sizes, counts, by_key = [], [], [], [], [], {}
         for i in range(presses + 10):
             key = pattern[i % len(pattern)]
             frames.clear()
@@ -187,6 +188,7 @@ async def key_latency(ae: Path | None, vae: Path | None, presses: int) -> None:
             by_key.setdefault(key in ("left", "right"), []).append(latencies[-1])
             walls.append(wall)
             sizes.append(sum(frame.size for frame in frames))
+            counts.append(len(frames))
         frames.clear()
         rested = time.perf_counter()
         await pilot.pause(5 * explore_view.REST)  # the keys rest: the thumbnails follow
@@ -204,6 +206,8 @@ async def key_latency(ae: Path | None, vae: Path | None, presses: int) -> None:
     print(
         f"bytes written per press:          median {sizes[n // 2]:,}  max {sizes[-1]:,}  (full screen {COLUMNS}x{ROWS})"
     )
+    counts.sort()
+    print(f"frames per press:                 median {counts[n // 2]}  max {counts[-1]}  (a move is drawn in one)")
     print(f"pilot.press + pause wall time:    median {sorted(walls)[n // 2] * 1000:5.1f} ms (Pilot's idle waits)")
     if rest_frames:
         after = (rest_frames[-1].time - rested) * 1000

@@ -26,13 +26,14 @@ from tui_ae.checkpoint import save
 from tui_ae.cli import app as cli_app
 from tui_ae.render import point_of
 from tui_ae.tui import messages, quiet_gc
-from tui_ae.tui.app import MIN_SIZE, ExplorerApp
+from tui_ae.tui.app import ExplorerApp
 from tui_ae.tui.grid_screen import GridScreen
 from tui_ae.tui.grid_view import GridView, grid_shape
 from tui_ae.tui.help_screen import HelpScreen
 from tui_ae.tui.keys import KEYS, TITLES, bindings, markdown_table
 from tui_ae.tui.latent_map import LatentMap
 from tui_ae.tui.quiet_gc import QuietCollector
+from tui_ae.tui.sizes import MIN_SIZE
 from tui_ae.tui.too_small import TooSmallScreen
 
 SIZE = (100, 32)
@@ -57,7 +58,7 @@ def shown(app: ExplorerApp, kind: str) -> np.ndarray:
 
 def cell_size(app: ExplorerApp, kind: str) -> tuple[float, float]:
     """One cell of a map, in latent units (x, y)."""
-    width, height = app.explorer.maps[kind].grid
+    width, height = app.maps[kind].grid
     x_min, x_max, y_min, y_max = app.slots[kind].bounds
     return (x_max - x_min) / width, (y_max - y_min) / height
 
@@ -71,7 +72,7 @@ def decoded(slot, x: float, y: float) -> np.ndarray:
 
 
 def map_titles(app: ExplorerApp) -> dict[str, str]:
-    return {kind: str(panel.border_title) for kind, panel in app.explorer.panels.items()}
+    return {kind: str(panel.border_title) for kind, panel in app.map_panels.items()}
 
 
 # -- explore mode ---------------------------------------------------------------------------------------------
@@ -122,7 +123,7 @@ async def test_shift_moves_five_cells_and_stops_at_the_bounds(make_app):
         await pilot.press("L")
         assert slot.x == pytest.approx(x0 + 10 * step_x)
         await pilot.press(*["shift+left"] * 40)
-        assert app.explorer.maps["ae"].cell((slot.x, slot.y))[0] == 0
+        assert app.maps["ae"].cell((slot.x, slot.y))[0] == 0
         assert slot.x == pytest.approx(slot.bounds[0] + step_x / 2)  # the centre of the first column
 
 
@@ -131,13 +132,14 @@ async def test_a_move_repaints_only_the_crosshairs_rows_and_columns(make_app, mo
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         calls: list[tuple[Region, ...]] = []
-        original = LatentMap.refresh
+        original = LatentMap.repaint
 
-        def spy(self, *regions, **kwargs):
+        def spy(self, *regions):
             calls.append(regions)
-            return original(self, *regions, **kwargs)
+            return original(self, *regions)
 
-        monkeypatch.setattr(LatentMap, "refresh", spy)
+        monkeypatch.setattr(LatentMap, "repaint", spy)
+        monkeypatch.setattr(LatentMap, "refresh", lambda *_, **__: pytest.fail("the map's whole region was repainted"))
         await pilot.press("right")
         assert calls and all(regions for regions in calls), "the whole map was repainted"
         for regions in calls:
@@ -148,7 +150,7 @@ async def test_tab_switches_the_active_model(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        panels = app.explorer.panels
+        panels = app.map_panels
         assert app.explorer.active == "ae" and panels["ae"].has_class("-active")
         assert map_titles(app) == {"ae": "▶ AE latent space", "vae": "VAE latent space"}
         ae_before = (app.slots["ae"].x, app.slots["ae"].y)
@@ -190,7 +192,7 @@ async def test_a_click_jumps_to_the_cell_and_makes_its_map_active(make_app):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.click("#vae-map", offset=(8, 4))  # cell (7, 3): the panel's border is the first row and column
-        latent_map, slot = app.explorer.maps["vae"], app.slots["vae"]
+        latent_map, slot = app.maps["vae"], app.slots["vae"]
         assert app.explorer.active == "vae"
         assert (slot.x, slot.y) == pytest.approx(point_of(7, 3, slot.bounds, *latent_map.grid))
         assert latent_map.cell(latent_map.cursor_point) == (7, 3)
@@ -305,7 +307,7 @@ async def test_compare_mode_shows_a_test_image_its_reconstructions_and_their_mse
                     z = slot.model.encode(x)
                     mse = torch.mean((slot.model.decode(z) - x) ** 2).item()
                 assert f"MSE {mse:.4f}" in str(compare_panel(app, kind).border_title)
-                assert app.explorer.maps[kind].mark_point == pytest.approx(tuple(z[0, :2].tolist()))
+                assert app.maps[kind].mark_point == pytest.approx(tuple(z[0, :2].tolist()))
 
         check_shown(0)
         await pilot.press("n", "n")
@@ -332,7 +334,7 @@ async def test_compare_mode_shows_a_test_image_its_reconstructions_and_their_mse
         assert app.slots["ae"].x == x_before
         await pilot.press("escape")
         assert not app.comparing and app.explorer.display
-        assert all(m.mark_point is None for m in app.explorer.maps.values())
+        assert all(m.mark_point is None for m in app.maps.values())
 
 
 async def test_compare_mode_without_data_dir_uses_the_embedded_sample_and_says_where_mnist_goes(make_app):
@@ -373,13 +375,13 @@ async def test_compare_mode_reconstructs_on_the_data_set_each_model_was_trained_
         assert app.compare.dataset == "mnist" and len(app.compare.tests["mnist"].labels) == 60
         assert "MSE" in str(compare_panel(app, "ae").border_title)
         assert "trained on Fashion-MNIST, not MNIST" in compare_panel(app, "vae").message
-        assert app.explorer.maps["vae"].mark_point is None and app.explorer.maps["ae"].mark_point is not None
+        assert app.maps["vae"].mark_point is None and app.maps["ae"].mark_point is not None
         await pilot.press("c", "tab", "c")  # the VAE active: Fashion-MNIST's
         await settle(pilot)
         assert app.compare.dataset == "fashion-mnist" and len(app.compare.tests["fashion-mnist"].labels) == 40
         assert "MSE" in str(compare_panel(app, "vae").border_title)
         assert "trained on MNIST, not Fashion-MNIST" in compare_panel(app, "ae").message
-        assert app.explorer.maps["ae"].mark_point is None and app.explorer.maps["vae"].mark_point is not None
+        assert app.maps["ae"].mark_point is None and app.maps["vae"].mark_point is not None
 
 
 # -- grid mode, help, sizes -----------------------------------------------------------------------------------
@@ -460,7 +462,7 @@ async def test_one_model_only_says_how_to_train_the_other(make_app):
     app = make_app(vae_path=None)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert "tui-ae train --model vae" in str(app.explorer.panels["vae"].render())
+        assert "tui-ae train --model vae" in str(app.map_panels["vae"].render())
         assert "tui-ae train --model vae" in app.explorer.digit_views["vae"].message
         await pilot.press("right", "tab", "right", "space", "c")
         await settle(pilot)
@@ -480,7 +482,7 @@ async def test_no_or_unreadable_checkpoints_leave_a_working_app_that_says_why(ma
         await settle(pilot)
         why = {"ae": "tui-ae train --model ae", "vae": "not a readable tui-ae checkpoint"}
         for kind, reason in why.items():
-            assert reason in str(app.explorer.panels[kind].render())
+            assert reason in str(app.map_panels[kind].render())
             assert reason in app.explorer.digit_views[kind].message
             assert app.slots[kind].model is None
         notes: list[str] = []
@@ -504,7 +506,7 @@ async def test_few_colours_draw_digits_as_map_markers(make_app, mode):
     app = make_app(color_mode=mode)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        latent_map = app.explorer.maps["ae"]
+        latent_map = app.maps["ae"]
         text = "".join(latent_map.render_line(y).text for y in range(latent_map.grid[1]))
         assert set(text) & set("0123456789") and "●" not in text
         view = app.explorer.digit_views["ae"]
@@ -542,7 +544,7 @@ async def test_after_a_resize_the_layout_cursor_title_and_readout_fit_the_new_si
             await pilot.resize_terminal(*size)
             await settle(pilot)
         assert app.has_class("-compact") and len(app.screen_stack) == 1
-        for kind, latent_map in app.explorer.maps.items():
+        for kind, latent_map in app.maps.items():
             view, info, slot = app.explorer.digit_views[kind], app.explorer.info[kind], app.slots[kind]
             assert view.size == Size(14, 7)  # inside the border of app.tcss's -compact DigitView (16x9)
             assert (slot.x, slot.y) == point_of(*latent_map.cell((slot.x, slot.y)), slot.bounds, *latent_map.grid)
@@ -565,7 +567,7 @@ def assert_consistent(app: ExplorerApp) -> None:
     assert main.focused is owner, f"{main.focused} has the keys, not {owner}"
     assert app.compare.display == (app.comparing and not app.interpolating)
     assert app.interpolation.display == app.interpolating and app.explorer.display != app.comparing
-    for kind, latent_map in app.explorer.maps.items():
+    for kind, latent_map in app.maps.items():
         slot = app.slots[kind]
         x_min, x_max, y_min, y_max = slot.bounds
         assert x_min <= slot.x <= x_max and y_min <= slot.y <= y_max
@@ -606,7 +608,7 @@ async def test_random_keys_and_resizes_keep_the_app_consistent(make_app, tiny_mn
             await pilot.press("escape")
         if app.comparing:
             await pilot.press("c")
-        latent_map, slot = app.explorer.maps[app.explorer.active], app.slots[app.explorer.active]
+        latent_map, slot = app.maps[app.explorer.active], app.slots[app.explorer.active]
         col, row = latent_map.cell((slot.x, slot.y))
         await pilot.press("right")  # still exploring, one cell at a time
         assert latent_map.cell((slot.x, slot.y)) == (min(col + 1, latent_map.grid[0] - 1), row)

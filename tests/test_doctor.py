@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 import tui_ae
 from tui_ae import doctor
 from tui_ae.cli import app
-from tui_ae.render import detect_color_mode
+from tui_ae.tui.sizes import MIN_SIZE, layout_class
 
 GOOD_LOCALE = {"LANG": "C.UTF-8"}
 IN_TMUX = {"TMUX": "/tmp/tmux-1000/default,123,0", "TMUX_PANE": "%3", "TERM": "tmux-256color", **GOOD_LOCALE}
@@ -218,26 +218,26 @@ def test_a_terminal_too_small_for_explore():
     assert "unknown (output is not a terminal)" in report(GOOD_LOCALE, size=None)
 
 
-def test_the_size_explore_needs_is_the_one_its_app_checks():
-    from tui_ae.tui.app import MIN_SIZE
-
-    assert doctor.EXPLORE_MIN_SIZE == MIN_SIZE
+def test_the_size_advice_begins_just_below_the_size_the_explorer_lays_out_at():
+    environ = {"TERM": "xterm-256color", "COLORTERM": "truecolor", **GOOD_LOCALE}
+    columns, rows = MIN_SIZE
+    assert layout_class(columns, rows) is not None and "explore needs" not in report(environ, size=MIN_SIZE)
+    for size in ((columns - 1, rows), (columns, rows - 1)):
+        assert layout_class(*size) is None and f"explore needs {columns} x {rows}" in report(environ, size=size)
 
 
 @pytest.mark.parametrize(
-    "environ",
+    "environ, mode, why",
     [
-        {"NO_COLOR": "1", "COLORTERM": "truecolor"},
-        {"COLORTERM": "24bit", "TERM": "xterm"},
-        {"TERM": "xterm-256color"},
-        {"TERM": "screen"},
-        {"TERM": "dumb"},
-        {},
+        ({"COLORTERM": "24bit", "TERM": "xterm"}, "truecolor", "COLORTERM=24bit"),
+        ({"TERM": "screen"}, "16", "TERM=screen promises 16 colours at most, and COLORTERM does not say truecolor"),
+        ({"TERM": "dumb"}, "mono", "TERM is dumb"),
+        ({}, "mono", "TERM is not set"),
     ],
 )
-def test_the_mode_reported_is_the_one_explore_detects(environ):
+def test_the_report_says_which_mode_explore_will_choose_and_why(environ, mode, why):
     text = report({**environ, **GOOD_LOCALE})
-    assert re.search(rf"colour mode  {re.escape(detect_color_mode(environ))}\n", text)
+    assert f"\n  colour mode  {mode}\n  why          {why}\n" in text
 
 
 # -- The test card -------------------------------------------------------------------------------------------------

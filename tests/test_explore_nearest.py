@@ -66,7 +66,7 @@ async def test_the_three_nearest_validation_images_their_labels_and_distances(kn
     app = ExplorerApp(ae, vae, seed=0)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.explorer.jump(app.explorer.maps["ae"], 3.2, 1.1)
+        app.explorer.jump("ae", 3.2, 1.1)
         await settle(pilot)
         info, labels = app.explorer.info["ae"], app.slots["ae"].labels
         assert neighbours(app, "ae") == [8, 9, 13]  # the codes at (3, 1), (4, 1) and (3, 2)
@@ -89,11 +89,11 @@ async def test_the_readout_says_when_the_cursor_is_off_the_data(known):
     app = ExplorerApp(ae, vae, seed=0)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.explorer.jump(app.explorer.maps["ae"], 12.0, 2.0)  # 8 from either grid, whose codes are 1 apart
+        app.explorer.jump("ae", 12.0, 2.0)  # 8 from either grid, whose codes are 1 apart
         await settle(pilot)
         info = app.explorer.info["ae"]
         assert info.off_the_data and info.readout_shown[0] == "off the data: 8.00× spacing"
-        app.explorer.jump(app.explorer.maps["ae"], 4.5, 2.0)  # half a spacing from the nearest: on the data
+        app.explorer.jump("ae", 4.5, 2.0)  # half a spacing from the nearest: on the data
         await settle(pilot)
         assert not info.off_the_data and info.readout_shown[0] == "nearest code 0.50× spacing"
 
@@ -103,7 +103,7 @@ async def test_the_vae_readout_adds_the_log_density_under_its_prior(known):
     app = ExplorerApp(ae, vae, seed=0)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.explorer.jump(app.explorer.maps["vae"], 1.0, 2.0)
+        app.explorer.jump("vae", 1.0, 2.0)
         await settle(pilot)
         shown = app.explorer.info["vae"].readout_shown
         assert shown == ("nearest code 0.00× spacing", "log p(z) −4.34")  # -log 2π - 5/2
@@ -115,7 +115,7 @@ async def test_thumbnails_wait_for_the_keys_to_rest_and_repaint_only_what_change
     app = ExplorerApp(ae, vae, seed=0)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.explorer.jump(app.explorer.maps["ae"], 3.2, 1.1)
+        app.explorer.jump("ae", 3.2, 1.1)
         await settle(pilot)
         info = app.explorer.info["ae"]
         rows: list[int] = []
@@ -136,7 +136,7 @@ async def test_thumbnails_wait_for_the_keys_to_rest_and_repaint_only_what_change
 
         async def rest_at(x: float, y: float) -> None:
             rows.clear()
-            app.explorer.jump(app.explorer.maps["ae"], x, y)
+            app.explorer.jump("ae", x, y)
             app.explorer.show_neighbours()
             await pilot.pause()
 
@@ -187,7 +187,7 @@ async def test_a_digit_key_jumps_to_that_digits_medoid_and_both_cursors_when_lin
         await pilot.press("3")
         assert (app.slots["ae"].x, app.slots["ae"].y) == medoid(3)
         assert (app.slots["vae"].x, app.slots["vae"].y) == vae_before  # not linked: the active cursor only
-        assert app.explorer.maps["ae"].cursor_point == medoid(3)
+        assert app.maps["ae"].cursor_point == medoid(3)
         await pilot.press("space", "5")
         for kind in ("ae", "vae"):
             assert (app.slots[kind].x, app.slots[kind].y) == medoid(5)

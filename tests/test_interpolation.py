@@ -54,14 +54,14 @@ async def test_a_then_b_shows_the_path_between_their_codes_and_the_decodings_alo
         await open_interpolation(pilot, 0, 3)
         view = app.interpolation
         assert app.interpolating and app.screen.focused is view
-        assert view.display and not app.compare.display and all(m.display for m in view.markers.values())
+        assert view.display and not app.compare.display and all(m.display for m in app.markers.values())
         test = app.compare.tests["mnist"]
         images = test.images[[0, 3]].astype(np.float32) / 255
         assert view.border_title == f"{test.labels[0]} → {test.labels[3]}"
         steps = view.steps
         assert steps >= 6  # at 120 columns
         for kind, slot in app.slots.items():
-            latent_map = app.explorer.maps[kind]
+            latent_map = app.maps[kind]
             a, b = encoded(slot, images)
             path = latent_map.overlays["path"].shape
             assert path.start == pytest.approx(tuple(a), abs=1e-5) and path.end == pytest.approx(tuple(b), abs=1e-5)
@@ -81,11 +81,11 @@ async def test_a_then_b_shows_the_path_between_their_codes_and_the_decodings_alo
             assert view.marker == step
             for kind in app.slots:
                 point = view.paths[kind][step]
-                marker = app.explorer.maps[kind].overlays["marker"].shape
+                marker = app.maps[kind].overlays["marker"].shape
                 assert (marker.x, marker.y) == pytest.approx(tuple(point))
-                np.testing.assert_allclose(view.markers[kind].image, view.decodings[kind][step], atol=1e-6)
+                np.testing.assert_allclose(app.markers[kind].image, view.decodings[kind][step], atol=1e-6)
                 assert view.strip(kind).marker == step
-                assert f"{step + 1} of {steps}" in str(view.markers[kind].border_title)
+                assert f"{step + 1} of {steps}" in str(app.markers[kind].border_title)
 
         check_marker(0)
         await pilot.press("right")
@@ -101,7 +101,7 @@ async def test_a_then_b_shows_the_path_between_their_codes_and_the_decodings_alo
         assert not app.interpolating and app.comparing and app.screen.focused is app.compare
         assert app.compare.index == 3 and app.compare.display and not view.display
         for kind, slot in app.slots.items():
-            latent_map = app.explorer.maps[kind]
+            latent_map = app.maps[kind]
             assert all(latent_map.overlay_cells(name) == [] for name in ("path", "marker", "A", "B"))
             assert latent_map.mark_point == pytest.approx(tuple(encoded(slot, images)[1]))
         await pilot.press("n", "b")  # A is kept: a new B opens it again
@@ -127,18 +127,29 @@ async def test_b_without_a_or_with_a_itself_says_what_to_do_and_stays_in_compare
         assert "A: 1, a" in info_text(app)
 
 
+def spy_on(monkeypatch, cls: type, name: str) -> list[tuple[Region, ...]]:
+    """The regions each call of the method cls.name is given from now on (it still runs)."""
+    calls: list[tuple[Region, ...]] = []
+    original = getattr(cls, name)
+
+    def spy(self, *regions, **kwargs):
+        calls.append(regions)
+        return original(self, *regions, **kwargs)
+
+    monkeypatch.setattr(cls, name, spy)
+    return calls
+
+
 async def test_a_marker_move_repaints_two_rows_of_each_strip_and_two_cells_of_each_map(make_app, monkeypatch):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await open_interpolation(pilot, 0, 2)
-        calls: dict[type, list[tuple[Region, ...]]] = {LatentMap: [], StripView: []}
-        for cls in calls:
-
-            def spy(self, *regions, _original=cls.refresh, _calls=calls[cls], **kwargs):
-                _calls.append(regions)
-                return _original(self, *regions, **kwargs)
-
-            monkeypatch.setattr(cls, "refresh", spy)
+        # A map's cells are repainted by repaint(), a strip's region by refresh().
+        calls = {
+            LatentMap: spy_on(monkeypatch, LatentMap, "repaint"),
+            StripView: spy_on(monkeypatch, StripView, "refresh"),
+        }
+        monkeypatch.setattr(LatentMap, "refresh", lambda *_, **__: pytest.fail("a map's whole region was repainted"))
         await pilot.press("right")
         assert calls[LatentMap] and all(regions for regions in calls[LatentMap]), "a whole map was repainted"
         assert all(r.area == 1 for regions in calls[LatentMap] for r in regions)
@@ -158,19 +169,19 @@ async def test_a_resize_keeps_the_marker_at_its_place_along_the_path(make_app):
             assert abs(view.marker / (view.steps - 1) - at) <= 0.5 / (view.steps - 1)
             for kind in app.slots:
                 assert len(view.decodings[kind]) == view.steps and view.strip(kind).marker == view.marker
-                np.testing.assert_allclose(view.markers[kind].image, view.decodings[kind][view.marker], atol=1e-6)
+                np.testing.assert_allclose(app.markers[kind].image, view.decodings[kind][view.marker], atol=1e-6)
 
         await pilot.press("right", "right", "right")
         at = view.marker / (view.steps - 1)
         await pilot.resize_terminal(100, 32)
         await settle(pilot)
         assert view.steps == 4 and view.strip("ae").image.shape[0] == 14  # halved tiles, fewer of them
-        assert not any(m.display for m in view.markers.values())  # 14 rows of maps: no room to show them larger
+        assert not any(m.display for m in app.markers.values())  # 14 rows of maps: no room to show them larger
         check_marker_near(at)
         await pilot.resize_terminal(80, 24)
         await settle(pilot)
         assert view.steps > 6 and view.strip("ae").image.shape[0] == 8  # quartered: 7x7 digits, a blank row
-        assert all(m.display and m.image.shape == (28, 28) for m in view.markers.values())  # shown halved
+        assert all(m.display and m.image.shape == (28, 28) for m in app.markers.values())  # shown halved
         check_marker_near(at)
 
         await pilot.resize_terminal(120, 40)
@@ -189,8 +200,8 @@ async def test_a_model_trained_on_another_data_set_says_so_in_its_strip(make_app
         view = app.interpolation
         assert app.interpolating and view.strip("ae").image is not None
         assert "trained on Fashion-MNIST, not MNIST" in view.strip("vae").message
-        assert view.markers["ae"].display and not view.markers["vae"].display  # said once, in the strip
-        assert app.explorer.maps["vae"].overlay_cells("path") == []
-        assert app.explorer.maps["ae"].overlay_cells("path") != []
+        assert app.markers["ae"].display and not app.markers["vae"].display  # said once, in the strip
+        assert app.maps["vae"].overlay_cells("path") == []
+        assert app.maps["ae"].overlay_cells("path") != []
         await pilot.press("right")
         assert view.marker == 1 and "vae" not in view.paths

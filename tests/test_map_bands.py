@@ -27,7 +27,7 @@ async def test_the_bands_show_the_map_and_follow_its_cursor(explorer_checkpoints
     app = ExplorerApp(*explorer_checkpoints, seed=0)
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
-        latent_map = app.explorer.maps["ae"]
+        latent_map = app.maps["ae"]
         assert sum(band.size.width for band in latent_map.query(MapBand)) == latent_map.grid[0]
         assert shown(latent_map) == drawn(latent_map)
         await pilot.press("right", "right", "up", "shift+left")
@@ -40,7 +40,7 @@ async def test_a_sideways_move_repaints_the_crosshairs_row_and_only_the_bands_it
     app = ExplorerApp(*explorer_checkpoints, seed=0)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        latent_map = app.explorer.maps["ae"]
+        latent_map = app.maps["ae"]
         bands = list(latent_map.query(MapBand))
         calls: list[tuple[MapBand, tuple[Region, ...]]] = []
         original = MapBand.refresh

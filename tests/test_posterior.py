@@ -59,7 +59,7 @@ async def test_compare_mode_outlines_the_vae_posterior_at_1_and_2_sigma_and_give
         await settle(pilot)
         await pilot.press("c")
         await settle(pilot)
-        vae_map, ae_map = app.explorer.maps["vae"], app.explorer.maps["ae"]
+        vae_map, ae_map = app.maps["vae"], app.maps["ae"]
         assert vae_map.mark_point == pytest.approx(mu)
         grid = (vae_map.bounds, *vae_map.grid)
         drawn = {}
@@ -96,7 +96,7 @@ async def test_an_outline_inside_the_marks_cell_is_said_in_the_side_panel(explor
         await settle(pilot)
         await pilot.press("c")
         await settle(pilot)
-        vae_map = app.explorer.maps["vae"]
+        vae_map = app.maps["vae"]
         assert vae_map.overlay_cells("2σ") == [vae_map.cell(mu)]
         assert "2σ inside ◆'s cell" in info_text(app)
 

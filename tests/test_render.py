@@ -12,9 +12,12 @@ from rich.console import Console
 from rich.segment import Segment
 
 from tui_ae.render import (
+    COLOR_RULES,
     LABEL_COLORS,
     LABEL_COLORS_16,
+    ColorEnvironment,
     cell_of,
+    color_choice,
     detect_color_mode,
     digit_lines,
     halve,
@@ -221,13 +224,21 @@ def test_map_cells_drops_points_outside_bounds():
     assert result.tolist() == [[-1, -1, 4, -1], [-1, -1, -1, -1]]
 
 
-def test_map_cells_agrees_with_cell_of():
-    rng = np.random.default_rng(3)
-    bounds, width, height = (-3.0, 2.0, -1.0, 4.0), 13, 7
-    for x, y in zip(rng.uniform(-3, 2, 50), rng.uniform(-1, 4, 50)):
+def test_map_cells_and_cell_of_put_points_in_the_cells_they_lie_in():
+    """Cells 0.4 wide and 0.5 high from (-2, 1), rows counted from the top: points inside a cell and on its edges."""
+    bounds, width, height = (-2.0, 0.0, 1.0, 3.5), 5, 5
+    cases = {  # (x, y): (col, row), worked out by hand
+        (-1.9, 3.4): (0, 0),  # inside the top left cell
+        (-0.1, 1.1): (4, 4),  # the bottom right
+        (-1.05, 2.3): (2, 2),  # (-1.05 + 2) / 0.4 = 2.375; (3.5 - 2.3) / 0.5 = 2.4
+        (-1.2, 2.5): (2, 2),  # on the left edge of column 2 and the top edge of row 2: both belong to the cell
+        (-1.2000001, 2.5000001): (1, 1),  # a hair to the left and above: the cells before
+        (0.0, 1.0): (4, 4),  # the far corner belongs to the last cell
+    }
+    for (x, y), cell in cases.items():
+        assert cell_of(x, y, bounds, width, height) == cell, (x, y)
         grid = map_cells(np.array([[x, y]]), np.array([5]), bounds, width, height)
-        col, row = cell_of(x, y, bounds, width, height)
-        assert grid[row, col] == 5 and (grid == 5).sum() == 1
+        assert list(zip(*np.nonzero(grid == 5))) == [cell[::-1]], (x, y)  # (row, col)
 
 
 def test_cell_of_and_point_of_are_inverse_on_every_cell():
@@ -340,25 +351,34 @@ def test_label_palettes_are_distinct_in_every_mode():
 # --- colour detection ---
 
 
-@pytest.mark.parametrize(
-    "environ, mode",
-    [
-        ({}, "mono"),
-        ({"TERM": "dumb"}, "mono"),
-        ({"TERM": ""}, "mono"),
-        ({"NO_COLOR": "1", "COLORTERM": "truecolor", "TERM": "xterm-256color"}, "mono"),
-        ({"NO_COLOR": "", "TERM": "xterm"}, "16"),  # empty NO_COLOR does not count
-        ({"COLORTERM": "truecolor", "TERM": "tmux-256color"}, "truecolor"),
-        ({"COLORTERM": "24bit", "TERM": "xterm"}, "truecolor"),
-        ({"TERM": "tmux-256color"}, "256"),
-        ({"TERM": "xterm-256color"}, "256"),
-        ({"TERM": "screen-256color"}, "256"),
-        ({"TERM": "xterm"}, "16"),
-        ({"TERM": "linux", "COLORTERM": "yes"}, "16"),
-    ],
-)
-def test_detect_color_mode(environ, mode):
+SIXTEEN = "promises 16 colours at most, and COLORTERM does not say truecolor"
+TWO_FIFTY_SIX = "names 256 colours, and COLORTERM does not say truecolor"
+COLOR_CASES = [  # environment, --color auto's mode, and why (as doctor prints it)
+    ({"NO_COLOR": "1", "COLORTERM": "truecolor", "TERM": "xterm-256color"}, "mono", "NO_COLOR is set"),
+    ({"COLORTERM": "truecolor", "TERM": "tmux-256color"}, "truecolor", "COLORTERM=truecolor"),
+    ({"COLORTERM": "24bit", "TERM": "xterm"}, "truecolor", "COLORTERM=24bit"),
+    ({"COLORTERM": "TrueColor", "TERM": "dumb"}, "truecolor", "COLORTERM=TrueColor"),  # any case; over a dumb TERM
+    ({"TERM": "tmux-256color"}, "256", f"TERM=tmux-256color {TWO_FIFTY_SIX}"),
+    ({"TERM": "screen-256color", "COLORTERM": "yes"}, "256", f"TERM=screen-256color {TWO_FIFTY_SIX}"),
+    ({}, "mono", "TERM is not set"),
+    ({"TERM": ""}, "mono", "TERM is not set"),
+    ({"TERM": "dumb"}, "mono", "TERM is dumb"),
+    ({"NO_COLOR": "", "TERM": "xterm"}, "16", f"TERM=xterm {SIXTEEN}"),  # an empty NO_COLOR does not count
+    ({"TERM": "linux", "COLORTERM": "yes"}, "16", f"TERM=linux {SIXTEEN}"),
+]
+
+
+@pytest.mark.parametrize("environ, mode, why", COLOR_CASES)
+def test_each_colour_rule_gives_its_mode_and_why(environ, mode, why):
+    assert color_choice(environ) == (mode, why)
     assert detect_color_mode(environ) == mode
+
+
+def test_every_colour_rule_is_among_the_cases_above():
+    def rule(environ):
+        return next(i for i, rule in enumerate(COLOR_RULES) if rule.applies(ColorEnvironment.of(environ)))
+
+    assert {rule(environ) for environ, _, _ in COLOR_CASES} == set(range(len(COLOR_RULES)))
 
 
 def test_detect_color_mode_reads_os_environ(monkeypatch):

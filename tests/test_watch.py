@@ -69,7 +69,7 @@ async def test_a_rewritten_checkpoint_brings_its_map_model_and_epochs_and_the_cu
     app = ExplorerApp(ae, vae, seed=0, watch=True)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        slot, latent_map, old_model = app.slots["ae"], app.explorer.maps["ae"], app.slots["ae"].model
+        slot, latent_map, old_model = app.slots["ae"], app.maps["ae"], app.slots["ae"].model
         await pilot.press("right", "right", "up")
         kept = (slot.x, slot.y)
         next_epoch(ae, "ae", epochs=7, scale=1.5)  # a wider map: the cursor keeps its place
@@ -106,8 +106,8 @@ async def test_a_cut_short_file_is_skipped_until_the_next_change(watched, tmp_pa
         points, model = slot.points, slot.model
         with open(ae, "wb") as f:  # written in place, and only half of it: a writer that is not atomic, cut off
             f.write(whole[: len(whole) // 2])
-        stamp = app.watch.stamps["ae"]
-        await until(pilot, lambda: app.watch.stamps["ae"] != stamp)  # seen
+        stamp = app.checkpoint_watch.stamps["ae"]
+        await until(pilot, lambda: app.checkpoint_watch.stamps["ae"] != stamp)  # seen
         for _ in range(5):
             await pilot.pause(0.05)
         assert slot.points is points and slot.model is model and slot.usable  # what was shown stays
@@ -123,7 +123,7 @@ async def test_a_checkpoint_not_there_yet_is_waited_for(watched, explorer_checkp
     app = ExplorerApp(ae, vae, seed=0, watch=True)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        slot, panel = app.slots["vae"], app.explorer.panels["vae"]
+        slot, panel = app.slots["vae"], app.map_panels["vae"]
         assert isinstance(panel, LatentMap) and not slot.usable
         assert str(panel.border_subtitle) == f"waiting for {vae}"
         assert f"waiting for {vae}" in app.explorer.digit_views["vae"].message
@@ -132,7 +132,7 @@ async def test_a_checkpoint_not_there_yet_is_waited_for(watched, explorer_checkp
         (vae.parent / ".vae.safetensors.4242.tmp").write_bytes(b"half a checkpoint")  # train's temporary file
         for _ in range(5):
             await pilot.pause(0.05)
-        assert not slot.usable and app.watch.stamps["vae"] is None
+        assert not slot.usable and app.checkpoint_watch.stamps["vae"] is None
         shutil.copy(explorer_checkpoints[1], vae)
         await until(pilot, lambda: slot.model is not None)
         await settle(pilot)
@@ -140,7 +140,7 @@ async def test_a_checkpoint_not_there_yet_is_waited_for(watched, explorer_checkp
         shown = app.explorer.digit_views["vae"].image
         np.testing.assert_allclose(shown, decoded(slot.model, slot.x, slot.y), atol=1e-6)
         await pilot.press("tab", "right")
-        assert app.explorer.active == "vae" and app.explorer.maps["vae"].cursor_point == (slot.x, slot.y)
+        assert app.explorer.active == "vae" and app.maps["vae"].cursor_point == (slot.x, slot.y)
 
 
 async def test_without_watch_nothing_is_polled(watched):
@@ -152,7 +152,7 @@ async def test_without_watch_nothing_is_polled(watched):
         next_epoch(ae, "ae", epochs=7, scale=1.5)
         for _ in range(5):
             await pilot.pause(0.05)
-        assert app.watch is None and app.slots["ae"].points is points
+        assert app.checkpoint_watch is None and app.slots["ae"].points is points
 
 
 @pytest.fixture

@@ -23,16 +23,14 @@ from typing import Any
 import numpy as np
 from safetensors import SafetensorError, safe_open
 
-from tui_ae.config import MAX_LATENT_DIM
+from tui_ae.config import KINDS, MAX_LATENT_DIM
 from tui_ae.errors import CheckpointError
 from tui_ae.files import write_atomically
 
 FORMAT = "tui-ae/1"
-KINDS = ("ae", "vae")
 REQUIRED_META = ("data_source", "epochs_done", "history", "config")  # what eval, explore, --resume read
-MODEL_ARG_BOUNDS = {
-    "latent_dim": (2, MAX_LATENT_DIM)
-}  # 2: the explorer and the figures draw two axes  # every constructor argument a checkpoint may set
+# Every constructor argument a checkpoint may set, and its bounds (2 at least: the explorer and figures draw two axes).
+MODEL_ARG_BOUNDS = {"latent_dim": (2, MAX_LATENT_DIM)}
 
 
 @dataclass

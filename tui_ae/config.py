@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from tui_ae.errors import TuiAeError
 
@@ -19,6 +19,7 @@ SAMPLE_SOURCE = "mnist-sample"  # the data_source of the MNIST sample shipped in
 
 # The choices of the settings, named once: the CLI's options take them from here.
 ModelName = Literal["ae", "vae"]
+KINDS: tuple[ModelName, ...] = get_args(ModelName)  # the models, in the order the explorer and figures show them
 RecipeName = Literal["seed", "best"]
 ScheduleName = Literal["constant", "onecycle"]
 DatasetName = Literal["mnist", "fashion-mnist"]

@@ -25,12 +25,12 @@ import numpy as np
 from rich.console import Console
 from rich.segment import Segment, Segments
 
-from tui_ae.render import ColorMode, detect_color_mode, digit_lines, map_lines
+from tui_ae.render import ColorMode, color_choice, detect_color_mode, digit_lines, map_lines
+from tui_ae.tui.sizes import MIN_SIZE
 
 Environ = Mapping[str, str]
 AskTmux = Callable[[list[str]], list[str] | None]  # format names -> this client's values; None: no answer
 
-EXPLORE_MIN_SIZE = (60, 20)  # explore's MIN_SIZE (tui/app.py, not imported here: it pulls in Textual)
 SAMPLE_IMAGES = Path(__file__).parent / "sample" / "t10k-images-idx3-ubyte.gz"
 CARD_DIGIT = 1  # the embedded sample's second test image, a 2: curves, a straight stroke and soft edges
 CARD_MODES: tuple[ColorMode, ...] = ("truecolor", "256", "16", "mono")
@@ -222,7 +222,7 @@ def _locale_advice(environ: Environ, encoding: str) -> list[Advice]:
 
 
 def _size_advice(size: tuple[int, int] | None, in_tmux: bool) -> list[Advice]:
-    (columns, rows), (need_columns, need_rows) = size or EXPLORE_MIN_SIZE, EXPLORE_MIN_SIZE
+    (columns, rows), (need_columns, need_rows) = size or MIN_SIZE, MIN_SIZE
     if columns >= need_columns and rows >= need_rows:
         return []
     return [
@@ -278,24 +278,10 @@ def _tmux_advice(client: TmuxClient, environ: Environ) -> list[Advice]:
 # -- What explore will choose ----------------------------------------------------------------------------------
 
 
-def color_reason(environ: Environ) -> str:
-    """Why detect_color_mode() picks what it picks, in its order of rules."""
-    term, colorterm = environ.get("TERM", ""), environ.get("COLORTERM", "")
-    if environ.get("NO_COLOR"):
-        return "NO_COLOR is set"
-    if colorterm.lower() in ("truecolor", "24bit"):
-        return f"COLORTERM={colorterm}"
-    if "256color" in term:
-        return f"TERM={term} names 256 colours, and COLORTERM does not say truecolor"
-    if term in ("", "dumb"):
-        return f"TERM is {'dumb' if term else 'not set'}"
-    return f"TERM={term} promises 16 colours at most, and COLORTERM does not say truecolor"
-
-
 def check_explore(environ: Environ, client: TmuxClient | None) -> Section:
-    mode = detect_color_mode(environ)
+    mode, why = color_choice(environ)
     section = Section("What explore will choose (--color auto)")
-    section.facts += [("colour mode", mode), ("why", color_reason(environ)), ("glyph", "upper half block")]
+    section.facts += [("colour mode", mode), ("why", why), ("glyph", "upper half block")]
     over_ssh = any(environ.get(name) for name in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"))
     tmux_rgb = client is not None and client.rgb
     if environ.get("NO_COLOR"):

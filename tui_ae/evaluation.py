@@ -66,10 +66,10 @@ def _distances(queries: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     """Euclidean distances (M, N): from differences for a few axes, else as |q|^2 - 2 q.r + |r|^2.
 
     Differences lose nothing to cancellation, so nearby codes keep their order and a query's
-    distances do not depend on its chunk, but their cost grows with the axes (on a 2-core CPU,
-    2 s per 10,000 x 48,000 at 2 axes, 45 s at 256); the expanded form is a matrix product,
-    about as fast at any width, whose rounding grows with the codes' squared norms: hence the
-    centring in knn_predict.
+    distances do not depend on its chunk, but their cost grows with the axes (thirty times as
+    much at 256 as at 2: BENCHMARKS.md, "eval's kNN distances"); the expanded form is a matrix
+    product, much faster at many axes, whose rounding grows with the codes' squared norms:
+    hence the centring in knn_predict.
     """
     exact = reference.shape[1] <= EXACT_AXES
     mode = "donot_use_mm_for_euclid_dist" if exact else "use_mm_for_euclid_dist"

@@ -43,7 +43,6 @@ FORMATS: tuple[Format, ...] = ("png", "svg", "pdf")
 GRID_MIN, GRID_MAX = 2, 30  # digits per side: 30 x 30 is 900 digits, already finer than a printed page shows
 PADDING = 2  # white pixels around each digit of a mosaic
 DPI = 150
-TITLES = {"ae": "AE", "vae": "VAE"}
 
 
 @dataclass
@@ -178,7 +177,7 @@ def reconstruction_figure(originals: np.ndarray, labels: np.ndarray, rows: dict[
 
     n = len(originals)
     names = ["test image"] + [
-        f"{TITLES[kind]}\nMSE {np.mean((recon - originals) ** 2):.4f}" for kind, recon in rows.items()
+        f"{kind.upper()}\nMSE {np.mean((recon - originals) ** 2):.4f}" for kind, recon in rows.items()
     ]
     image = mosaic(np.concatenate([originals, *rows.values()]), per_row=n)
     fig = Figure(figsize=(1.0 + 0.75 * n, 0.6 + 0.9 * len(names)), layout="constrained")
@@ -253,7 +252,7 @@ def scatter_figure(codes: dict[str, tuple[np.ndarray, np.ndarray]]) -> Figure:
         ax.set_xlabel("$z_1$")
         ax.set_ylabel("$z_2$")
         what = "posterior means" if kind == "vae" else "codes"
-        ax.set_title(f"{TITLES[kind]}: {len(points):,} test images' {what}")
+        ax.set_title(f"{kind.upper()}: {len(points):,} test images' {what}")
     fig.legend(
         *axes[0].get_legend_handles_labels(), loc="outside right center", title="digit", markerscale=5, frameon=False
     )
@@ -276,7 +275,7 @@ def losses_figure(histories: dict[str, list[dict]]) -> Figure:
             ax.plot(epochs, values, marker="o", ms=3, label=f"{name} (last {values[-1]:.4g})")
         ax.set_xlabel("epoch")
         ax.set_ylabel(units[kind])
-        ax.set_title(f"{TITLES[kind]} loss")
+        ax.set_title(f"{kind.upper()} loss")
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
         ax.legend()
@@ -308,7 +307,7 @@ def draw(models: dict[str, Model], grid: int) -> tuple[dict[str, Figure], list[t
         where, points = ("validation", m.stored.points) if m.stored is not None else ("test", codes[kind][0])
         bounds = latent_bounds(points)
         image = mosaic(decode(m.net, grid_points(grid, grid, bounds)), per_row=grid)
-        title = f"{TITLES[kind]}: decodings over the range of its {where} codes"
+        title = f"{kind.upper()}: decodings over the range of its {where} codes"
         figures[f"latent-grid-{kind}"] = grid_figure(image, grid, title, bounds)
         if kind == "vae":
             image = mosaic(decode(m.net, quantile_points(grid, grid)), per_row=grid)
@@ -345,8 +344,8 @@ def make_figures(config: FiguresConfig, notify: Callable[[str], None] = print) -
     figures, skipped = draw(models, config.grid)
     for kind in (kind for kind, path in found.items() if path is None):
         names = [f"latent-grid-{kind}"] + (["latent-grid-vae-prior"] if kind == "vae" else [])
-        alone, default = TITLES[next(iter(models))], CHECKPOINT_DIR / f"{kind}.safetensors"
-        why = f"no {TITLES[kind]} checkpoint at {default} (the other figures show the {alone} alone)"
+        alone, default = next(iter(models)).upper(), CHECKPOINT_DIR / f"{kind}.safetensors"
+        why = f"no {kind.upper()} checkpoint at {default} (the other figures show the {alone} alone)"
         skipped.insert(0, (names, why))
     files = {f"{stem}.{config.format}": render(fig, config.format) for stem, fig in figures.items()}
     report = Report(written=write_files(files, config.out))

@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tui_ae.checkpoint import KINDS, read_header
-from tui_ae.config import CHECKPOINT_DIR
+from tui_ae.checkpoint import read_header
+from tui_ae.config import CHECKPOINT_DIR, KINDS
 from tui_ae.errors import CheckpointError, TuiAeError
 
 

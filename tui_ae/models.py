@@ -1,8 +1,8 @@
 """The homework's two models behind one interface.
 
-Source: ../shared/seed-homework.md (Menglu Tao, NNDL 2021-22): a convolutional
-autoencoder (Figures 1-2) and an MLP variational autoencoder (Figure 5, after
-Kingma & Welling, "Auto-Encoding Variational Bayes", 2014).
+Source: the homework, "Neural Networks and Deep Learning 2021-22" (Menglu Tao): a
+convolutional autoencoder (Figures 1-2) and an MLP variational autoencoder (Figure 5,
+after Kingma & Welling, "Auto-Encoding Variational Bayes", 2014).
 
 Both models offer what the trainer and the explorer need, so neither branches
 on the model kind:
@@ -14,13 +14,12 @@ on the model kind:
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-ModelKind = Literal["ae", "vae"]
+from tui_ae.config import ModelName
+
 LOG_VAR_RANGE = (-30.0, 20.0)  # the VAE's log-variance, clamped so that exp() can neither overflow nor vanish
 Losses = dict[str, torch.Tensor]
 
@@ -84,7 +83,7 @@ class Decoder(nn.Module):
 class ConvAE(nn.Module):
     """The homework's autoencoder, trained on per-pixel MSE (its MSELoss())."""
 
-    kind: ModelKind = "ae"
+    kind: ModelName = "ae"
     METRICS = ("loss", "mse")
 
     def __init__(self, latent_dim: int = 2):
@@ -115,7 +114,7 @@ class VAE(nn.Module):
     followed by BCE but is stable, and safe under autocast.
     """
 
-    kind: ModelKind = "vae"
+    kind: ModelName = "vae"
     METRICS = ("loss", "recon", "kl", "mse")
 
     def __init__(self, latent_dim: int = 2, x_dim: int = 784, h_dim1: int = 512, h_dim2: int = 256):
@@ -167,7 +166,7 @@ class VAE(nn.Module):
         return recon, {"loss": recon_nats + kl_weight * kl, "recon": recon_nats, "kl": kl, "mse": mse}
 
 
-MODELS: dict[str, type[ConvAE] | type[VAE]] = {"ae": ConvAE, "vae": VAE}
+MODELS: dict[str, type[ConvAE] | type[VAE]] = {model.kind: model for model in (ConvAE, VAE)}
 
 
 def build_model(kind: str, **model_args) -> ConvAE | VAE:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from rich.color import Color, ColorSystem
@@ -33,29 +34,57 @@ GREY_CODES = np.array([16, *range(232, 256), 231])
 GREY_LEVELS = np.array([0, *range(8, 239, 10), 255])
 GREY_MIDPOINTS = (GREY_LEVELS[1:] + GREY_LEVELS[:-1]) / 2  # nearest level by searchsorted
 
-# matplotlib's tab10: distinct hues that stay readable on a dark background.
-LABEL_COLORS: tuple[str, ...] = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
-)  # fmt: skip
-# The nearest ANSI names to tab10; dark blue and black are left out, being unreadable on black.
-LABEL_COLORS_16: tuple[str, ...] = (
-    "bright_blue", "yellow", "green", "red", "magenta",
-    "bright_red", "bright_magenta", "white", "bright_yellow", "cyan",
-)  # fmt: skip
+# Each label's colour, 0 to 9: matplotlib's tab10, distinct hues that stay readable on a dark background;
+# and in 16 colours the nearest ANSI names to them, less dark blue and black, unreadable on black.
+LABEL_COLORS = tuple("#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #7f7f7f #bcbd22 #17becf".split())
+LABEL_COLORS_16 = tuple(
+    "bright_blue yellow green red magenta bright_red bright_magenta white bright_yellow cyan".split()
+)
+
+
+class ColorEnvironment(NamedTuple):
+    """What --color auto reads of the environment."""
+
+    no_color: str
+    colorterm: str
+    term: str
+
+    @classmethod
+    def of(cls, environ: Mapping[str, str]) -> ColorEnvironment:
+        return cls(environ.get("NO_COLOR", ""), environ.get("COLORTERM", ""), environ.get("TERM", ""))
+
+
+@dataclass(frozen=True)
+class ColorRule:
+    mode: ColorMode
+    applies: Callable[[ColorEnvironment], bool]
+    why: str  # as `tui-ae doctor` says it; {colorterm} and {term} are the environment's
+
+
+# --color auto's rules, the first that applies wins: explore and the training preview draw in its
+# mode, and doctor says its why. ssh does not forward COLORTERM, so --color always wins over them.
+COLOR_RULES: tuple[ColorRule, ...] = (
+    ColorRule("mono", lambda env: env.no_color != "", "NO_COLOR is set"),  # https://no-color.org: any non-empty value
+    ColorRule("truecolor", lambda env: env.colorterm.lower() in ("truecolor", "24bit"), "COLORTERM={colorterm}"),
+    ColorRule(
+        "256", lambda env: "256color" in env.term, "TERM={term} names 256 colours, and COLORTERM does not say truecolor"
+    ),
+    ColorRule("mono", lambda env: env.term == "", "TERM is not set"),
+    ColorRule("mono", lambda env: env.term == "dumb", "TERM is dumb"),
+    ColorRule("16", lambda env: True, "TERM={term} promises 16 colours at most, and COLORTERM does not say truecolor"),
+)
+
+
+def color_choice(environ: Mapping[str, str] | None = None) -> tuple[ColorMode, str]:
+    """--color auto's mode for an environment (os.environ by default), and why: the first rule that applies."""
+    env = ColorEnvironment.of(os.environ if environ is None else environ)
+    rule = next(rule for rule in COLOR_RULES if rule.applies(env))
+    return rule.mode, rule.why.format(**env._asdict())
 
 
 def detect_color_mode(environ: Mapping[str, str] | None = None) -> ColorMode:
     """Guess the terminal's colours from the environment; ssh drops COLORTERM, so --color wins."""
-    env = os.environ if environ is None else environ
-    term = env.get("TERM", "")
-    if env.get("NO_COLOR"):  # https://no-color.org: any non-empty value
-        return "mono"
-    if env.get("COLORTERM", "").lower() in ("truecolor", "24bit"):
-        return "truecolor"
-    if "256color" in term:
-        return "256"
-    return "mono" if term in ("", "dumb") else "16"
+    return color_choice(environ)[0]
 
 
 def _run_lines(codes: np.ndarray, segment: Callable[[int, int], Segment]) -> list[list[Segment]]:
@@ -86,8 +115,9 @@ PALETTE = tuple(Color.from_ansi(code) for code in range(256))  # the 256-colour 
 
 @lru_cache(maxsize=4096)  # a digit uses a few hundred (fg, bg) pairs
 def _grey_style(fg: int, bg: int, mode: ColorMode) -> Style:
-    # Style.from_color: about 20x faster than Style(color=..., bgcolor=...), and the same Style.
-    # A decoded digit at 1x is a new pair in most of its cells, so this runs on every key.
+    # Style.from_color: the same Style as Style(color=..., bgcolor=...), many times faster (BENCHMARKS.md, the
+    # explorer's start and keys, second pass: "Styles"). A decoded digit at 1x is a new pair in most of its cells,
+    # so this runs on every key.
     colors = GREYS if mode == "truecolor" else PALETTE
     return Style.from_color(colors[fg], colors[bg])
 

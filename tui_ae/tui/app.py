@@ -6,6 +6,11 @@ interpolation_view.py (the path between two of them), grid_screen.py and help_sc
 Their keys come from keys.py, and Textual routes each key to the owner that has the
 focus. The first frame draws from the checkpoints alone (numpy: the stored latent maps);
 the models load behind it (loading.py).
+
+The app owns the row of maps: each model's LatentMap and, between them, the marker's large
+decodings. What they draw (the cursors, the ◆, the overlays, the titles) the mode views ask
+for with messages (messages.py) that they post to the app; the app sets it, and hands the
+views the maps' sizes in cells (`grids`) when they are laid out anew. No view touches a map.
 """
 
 from __future__ import annotations
@@ -24,10 +29,9 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from tui_ae.checkpoint import KINDS
+from tui_ae.config import KINDS
 from tui_ae.render import ColorMode, Glyph, legend_segments
 from tui_ae.tui.compare_view import CompareView
-from tui_ae.tui.digit_view import DigitView
 from tui_ae.tui.explore_view import ExploreView
 from tui_ae.tui.grid_screen import GridScreen
 from tui_ae.tui.help_screen import HelpScreen
@@ -35,24 +39,22 @@ from tui_ae.tui.interpolation_view import Ends, InterpolationView
 from tui_ae.tui.keys import bindings
 from tui_ae.tui.latent_map import LatentMap
 from tui_ae.tui.loading import ModelLoader, OneTorchThread, checkpoint_model, load_models
-from tui_ae.tui.messages import ModelFailed, ModelLoaded
+from tui_ae.tui.map_shapes import Grid
+from tui_ae.tui.marker_view import MarkerView
+from tui_ae.tui.messages import (
+    ActiveChanged,
+    CursorMoved,
+    MarkerMoved,
+    MarkMoved,
+    ModelFailed,
+    ModelLoaded,
+    OverlaysChanged,
+)
 from tui_ae.tui.nearest import ImagesLoader, validation_images
 from tui_ae.tui.quiet_gc import REST, QuietCollector
+from tui_ae.tui.sizes import MIN_SIZE, layout_class
 from tui_ae.tui.slot import Slot
 from tui_ae.tui.too_small import TooSmallScreen
-
-MIN_SIZE = (60, 20)  # columns, rows: two maps of some use above two 14x7 digits
-
-
-def layout_class(width: int, height: int) -> str | None:
-    """The app's size class, which app.tcss sizes the digit panels by; None when too small."""
-    if width < MIN_SIZE[0] or height < MIN_SIZE[1]:
-        return None
-    if width >= 180 and height >= 64:
-        return "-big"  # digits at 2x: 56x28
-    if width >= 96 and height >= 30:
-        return "-normal"  # 28x14
-    return "-compact"  # halved: 14x7
 
 
 def map_panel(slot: Slot, mode: ColorMode, watching: bool = False) -> Widget:
@@ -69,6 +71,12 @@ def map_subtitle(slot: Slot) -> str:
         return (slot.error or "").split("\n")[0]
     n = len(slot.points)
     return f"{n:,} validation points" if n else "no points stored in this checkpoint"
+
+
+def map_title(slot: Slot, active: bool, linked: bool) -> str:
+    """▶ before the active model's map, "linked" after each map whose cursor moves with the other."""
+    title = f"{slot.kind.upper()} latent space"
+    return ("▶ " if active else "") + title + (" · linked" if linked and slot.usable else "")
 
 
 class ExplorerApp(App):
@@ -97,11 +105,11 @@ class ExplorerApp(App):
         self.color_mode, self.glyph, self.data_dir, self.seed = color_mode, glyph, data_dir, seed
         self.model_loader, self.images_loader = model_loader, images_loader
         self.slots = {kind: Slot.open(kind, path) for kind, path in zip(KINDS, (ae_path, vae_path))}
-        self.watch = None
+        self.checkpoint_watch = None
         if watch:
             from tui_ae.tui.watch import CheckpointWatch  # only for --watch: not on the first frame's path
 
-            self.watch = CheckpointWatch(self.slots)
+            self.checkpoint_watch = CheckpointWatch(self.slots)
         self.quiet_gc = QuietCollector()
         self.torch_threads = OneTorchThread()
         self._mono = Monochrome()
@@ -116,21 +124,23 @@ class ExplorerApp(App):
     # -- layout ------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         # Flat on purpose: every container under a repainted cell is repainted with it.
-        panels = {kind: map_panel(slot, self.color_mode, self.watch is not None) for kind, slot in self.slots.items()}
-        maps = {kind: panel for kind, panel in panels.items() if isinstance(panel, LatentMap)}
+        watching = self.checkpoint_watch is not None
+        self.map_panels = {kind: map_panel(slot, self.color_mode, watching) for kind, slot in self.slots.items()}
+        self.maps = {kind: panel for kind, panel in self.map_panels.items() if isinstance(panel, LatentMap)}
         look = {"mode": self.color_mode, "glyph": self.glyph}
         # The interpolation's large decodings, between the maps (hidden in the other modes).
-        markers = {kind: DigitView(**look, id=f"{kind}-marker", classes="marker") for kind in self.slots}
+        self.markers = {kind: MarkerView(**look, id=f"{kind}-marker", classes="marker") for kind in self.slots}
+        first, second = self.map_panels.values()
         with Horizontal(id="maps"):
-            yield panels["ae"]
-            yield from markers.values()
-            yield panels["vae"]
+            yield first
+            yield from self.markers.values()
+            yield second
         yield Static(Text.assemble(*((s.text, s.style) for s in legend_segments(self.color_mode))), id="legend")
         self.explorer = ExploreView(
-            self.slots, panels, **look, data_dir=self.data_dir, images_loader=self.images_loader, id="explore"
+            self.slots, **look, data_dir=self.data_dir, images_loader=self.images_loader, id="explore"
         )
-        self.compare = CompareView(self.slots, maps, **look, data_dir=self.data_dir, seed=self.seed, id="compare")
-        self.interpolation = InterpolationView(self.slots, maps, markers, **look, id="interpolation")
+        self.compare = CompareView(self.slots, **look, data_dir=self.data_dir, seed=self.seed, id="compare")
+        self.interpolation = InterpolationView(self.slots, **look, id="interpolation")
         yield self.explorer
         yield self.compare
         yield self.interpolation
@@ -144,8 +154,8 @@ class ExplorerApp(App):
             self.call_after_refresh(self._start_loading_models)
         else:
             self.call_after_refresh(self.explorer.learn_maps)
-        if self.watch is not None:
-            self.set_interval(self.watch.interval, self._poll_checkpoints)
+        if self.checkpoint_watch is not None:
+            self.set_interval(self.checkpoint_watch.interval, self._poll_checkpoints)
 
     def on_resize(self, event: events.Resize) -> None:
         self._apply_size(event.size)
@@ -164,7 +174,37 @@ class ExplorerApp(App):
 
     def on_latent_map_resized(self) -> None:
         """Laid out anew: the maps' cells, the digits' titles and the readouts' widths have their new sizes now."""
-        self.explorer.refit()
+        grids: dict[str, Grid] = {kind: latent_map.grid for kind, latent_map in self.maps.items()}
+        self.compare.grids = grids
+        self.explorer.refit(grids)
+
+    # -- what the maps draw: the mode views ask, the app sets it -------------------------------
+    def on_cursor_moved(self, message: CursorMoved) -> None:
+        if latent_map := self.maps.get(message.kind):
+            latent_map.set_cursor(message.x, message.y)
+
+    def on_active_changed(self, message: ActiveChanged) -> None:
+        for kind, panel in self.map_panels.items():
+            panel.set_class(kind == message.active, "-active")
+            panel.border_title = map_title(self.slots[kind], kind == message.active, message.linked)
+
+    def on_mark_moved(self, message: MarkMoved) -> None:
+        if latent_map := self.maps.get(message.kind):
+            latent_map.set_mark(message.point)
+
+    def on_overlays_changed(self, message: OverlaysChanged) -> None:
+        if latent_map := self.maps.get(message.kind):
+            for name, overlay in message.overlays.items():
+                latent_map.set_overlay(name, overlay)
+
+    def on_marker_moved(self, message: MarkerMoved) -> None:
+        """The marker's decoding large between the maps, where it is larger there than in the strips."""
+        view = self.markers[message.kind]
+        if message.decoding is None:
+            view.display = False
+            return
+        view.display = view.larger_than(message.tile)  # else it would only take the maps' room
+        view.show_step(message.kind.upper(), message.step, message.steps, message.point, message.decoding)
 
     # -- models ------------------------------------------------------------------------------
     def _start_loading_models(self) -> None:
@@ -201,9 +241,9 @@ class ExplorerApp(App):
 
     # -- --watch -----------------------------------------------------------------------------
     def _poll_checkpoints(self) -> None:
-        for kind in self.watch.poll():
+        for kind in self.checkpoint_watch.poll():
             slot = self.slots[kind]
-            latent_map = self.explorer.maps[kind]
+            latent_map = self.maps[kind]
             latent_map.show_map(slot.points, slot.labels, slot.bounds)
             latent_map.border_subtitle = map_subtitle(slot)
             self.explorer.reloaded(kind)
@@ -256,7 +296,8 @@ class ExplorerApp(App):
 
     def on_latent_map_clicked(self, message: LatentMap.Clicked) -> None:
         if not self.comparing:
-            self.explorer.jump(message.latent_map, message.x, message.y)
+            kind = next(kind for kind, latent_map in self.maps.items() if latent_map is message.latent_map)
+            self.explorer.jump(kind, message.x, message.y)
 
     def action_grid(self) -> None:
         self.push_screen(GridScreen(self.slots, mode=self.color_mode, glyph=self.glyph))

@@ -6,8 +6,10 @@ images of the data set it was trained on: the test images are those of the activ
 model's data set, and a model trained on another one says so in its panel.
 
 The VAE encodes an image as a distribution, N(mu, diag(σ²)): its 1σ and 2σ outlines are
-drawn around the ◆ on the VAE's map, and σ is given in the side panel. `a` marks the
-shown image as A, `b` the shown one as B, and asks the app for the interpolation view.
+drawn around the ◆ on the VAE's map, and σ is given in the side panel. The maps are the
+app's: this view posts where each ◆ and outline goes (messages.py), and the app draws
+them. `a` marks the shown image as A, `b` the shown one as B, and asks the app for the
+interpolation view.
 """
 
 from __future__ import annotations
@@ -24,20 +26,30 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Static
 
-from tui_ae.config import SAMPLE_SOURCE
+from tui_ae.config import KINDS, SAMPLE_SOURCE
 from tui_ae.errors import TuiAeError
 from tui_ae.render import ColorMode, Glyph
 from tui_ae.tui.digit_view import DigitView
 from tui_ae.tui.keys import bindings
-from tui_ae.tui.latent_map import LatentMap, Overlay
-from tui_ae.tui.map_shapes import Ellipse
-from tui_ae.tui.messages import TestImagesFailed, TestImagesLoaded
+from tui_ae.tui.map_shapes import Ellipse, Grid, Overlay, cell_at
+from tui_ae.tui.messages import MarkMoved, OverlaysChanged, TestImagesFailed, TestImagesLoaded
 from tui_ae.tui.path_text import PathText, home_relative
 from tui_ae.tui.slot import Slot
 
-PANELS = ("original", "ae", "vae")
+PANELS = ("original", *KINDS)
 DATASET_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 SIGMAS = (("2σ", 2, "·", "dim"), ("1σ", 1, "•", "bright"))  # overlay, σ's multiple, glyph, look; 1σ over 2σ
+
+
+Posterior = tuple[tuple[float, float], np.ndarray]  # a test image's code (its posterior mean) and σ, both 2-D
+
+
+def outlines(point: tuple[float, float], sigma: np.ndarray) -> dict[str, Overlay]:
+    """The outlines of σ's multiples around a code, by name, as the VAE's map draws them."""
+    return {
+        name: Overlay(Ellipse(point, (k * float(sigma[0]), k * float(sigma[1]))), glyph, look)
+        for name, k, glyph, look in SIGMAS
+    }
 
 
 def dataset_of(slot: Slot) -> str:
@@ -75,7 +87,6 @@ class CompareView(Horizontal):
     def __init__(
         self,
         slots: dict[str, Slot],
-        maps: dict[str, LatentMap],
         *,
         mode: ColorMode,
         glyph: Glyph,
@@ -84,7 +95,8 @@ class CompareView(Horizontal):
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
-        self.slots, self.maps = slots, maps
+        self.slots = slots
+        self.grids: dict[str, Grid] = {}  # by kind: its map's (width, height) in cells as laid out; the app's to set
         self.mode, self.glyph, self.data_dir = mode, glyph, data_dir
         self.rng = np.random.default_rng(seed)
         self.tests: dict[str, TestImagesLoaded | TestImagesFailed] = {}  # by data set, once read
@@ -115,7 +127,7 @@ class CompareView(Horizontal):
 
     def stop(self) -> None:
         self.showing = False
-        for kind in self.maps:
+        for kind in self.slots:
             self._mark(kind, None)
 
     def models_changed(self) -> None:
@@ -208,30 +220,34 @@ class CompareView(Horizontal):
         label = int(test.labels[i])
         image = test.images[i].astype(np.float32) / 255  # (28, 28)
         self._show("original", f"Test image · a {label}", image)
-        sigmas = [sigma for kind in self.slots if (sigma := self._show_reconstruction(kind, image)) is not None]
-        self._show_info(test, i, label, sigmas[0] if sigmas else None)  # only the VAE has a posterior
+        posteriors = {kind: found for kind in self.slots if (found := self._show_reconstruction(kind, image))}
+        self._show_info(test, i, label, posteriors)
 
-    def _show_info(self, test: TestImagesLoaded, i: int, label: int, sigma: np.ndarray | None) -> None:
+    def _show_info(self, test: TestImagesLoaded, i: int, label: int, posteriors: dict[str, Posterior]) -> None:
         """The side panel: which image, what ◆ and the outlines are, σ, A if marked, and where the images came from."""
         # Compact: at 100 columns this column is 9 wide, and what does not fit its 14 rows is cut.
         text = Text(f"{i + 1:,} of {len(test.labels):,}\nlabel {label}\n◆ its encodings\n")
-        if sigma is not None:
-            text.append(f"• 1σ · 2σ VAE\nσ ({sigma[0]:.3f}, {sigma[1]:.3f})\n")
-            if self._outlines_hidden():
+        if posteriors:  # only the VAE has one (the last, where test doubles give both models one)
+            kind, (point, sigma) = list(posteriors.items())[-1]
+            text.append(f"• 1σ · 2σ {kind.upper()}\nσ ({sigma[0]:.3f}, {sigma[1]:.3f})\n")
+            if self._outlines_hidden(kind, point, sigma):
                 text.append("2σ inside ◆'s cell\n", style="dim")
         if self.a is not None and self.a[0] == self.dataset:
             text.append(f"A: {self.a[1] + 1:,}, a {int(test.labels[self.a[1]])}\n", style="bold")
         text.append("\n")
         self.query_one("#compare-info", Static).update(Group(text, PathText(test.where)))
 
-    def _outlines_hidden(self) -> bool:
-        """Whether the VAE's 2σ outline falls in the ◆'s own cell, so the map shows none."""
-        vae_map = self.maps.get("vae")
-        cells = vae_map.overlay_cells("2σ") if vae_map else []
-        return bool(cells) and set(cells) <= {vae_map.cell(vae_map.mark_point)}
+    def _outlines_hidden(self, kind: str, point: tuple[float, float], sigma: np.ndarray) -> bool:
+        """Whether a model's 2σ outline around point falls in the ◆'s own cell of its map, so the map shows none."""
+        bounds, grid = self.slots[kind].bounds, self.grids.get(kind)
+        cell = cell_at(point, bounds, grid)
+        if cell is None:  # the map is not laid out yet
+            return False
+        outline = outlines(point, sigma)["2σ"].shape.cells(bounds, *grid)
+        return bool(outline) and set(outline) <= {cell}
 
-    def _show_reconstruction(self, kind: str, image: np.ndarray) -> np.ndarray | None:
-        """A model's reconstruction in its panel and its code ◆ on its map; σ for a model that has a posterior."""
+    def _show_reconstruction(self, kind: str, image: np.ndarray) -> Posterior | None:
+        """A model's reconstruction in its panel and its code ◆ on its map; for a model with a posterior, (code, σ)."""
         slot, name = self.slots[kind], kind.upper()
         if not slot.usable or slot.model is None:
             self._show(kind, name, message=slot.why_no_model)
@@ -246,21 +262,17 @@ class CompareView(Horizontal):
             self._mark(kind, None)
         else:
             z, recon, mse, sigma = slot.reconstruct(image)
+            point = (float(z[0]), float(z[1]))
             self._show(kind, f"{name} · MSE {mse:.4f}", recon, subtitle=f"◆ at ({z[0]:.2f}, {z[1]:.2f})")
-            self._mark(kind, (float(z[0]), float(z[1])), sigma)
-            return sigma
+            self._mark(kind, point, sigma)
+            return (point, sigma) if sigma is not None else None
         return None
 
     def _mark(self, kind: str, point: tuple[float, float] | None, sigma: np.ndarray | None = None) -> None:
         """◆ at point on the model's map, and around it the outlines of σ's multiples where sigma is given."""
-        latent_map = self.maps.get(kind)
-        if latent_map is None:
-            return
-        for name, k, glyph, look in SIGMAS:
-            shown = point is not None and sigma is not None
-            ellipse = Ellipse(point, (k * float(sigma[0]), k * float(sigma[1]))) if shown else None
-            latent_map.set_overlay(name, Overlay(ellipse, glyph, look) if ellipse else None)
-        latent_map.set_mark(point)
+        shown = outlines(point, sigma) if point is not None and sigma is not None else {}
+        self.app.post_message(OverlaysChanged(kind, {name: shown.get(name) for name, *_ in SIGMAS}))
+        self.app.post_message(MarkMoved(kind, point))
 
     def _show(
         self, name: str, title: str, image: np.ndarray | None = None, message: str = "", subtitle: str = ""

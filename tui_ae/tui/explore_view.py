@@ -1,12 +1,15 @@
 """Explore mode: each model's decoding of its cursor, under the maps, beside the nearest real digits.
 
 The mode's owner: the cursors (kept in the slots), which model is active, whether the two
-are linked, and the keys that move them, live while it has the focus. It draws the
-crosshairs on the maps it is given, the decoded digits in its own panels, and beside each
-the readout of how far the cursor is from the model's codes (every move) and the three
-validation images nearest it (once the keys rest). Decoding one point takes well under a
-millisecond on a CPU, so moves decode on the UI thread; the index, spacing and medoids of
-each map (nearest.py) and the validation images are built in thread workers after the first frame.
+are linked, and the keys that move them, live while it has the focus. It draws the decoded
+digits in its own panels, and beside each the readout of how far the cursor is from the
+model's codes (every move) and the three validation images nearest it (once the keys rest).
+The maps are the app's: this view posts where each cursor is and which model is active
+(messages.py), and the app draws the crosshairs and the titles; the app hands down each
+map's size in cells (`grids`), which a move by cells needs. Decoding one point takes well
+under a millisecond on a CPU, so moves decode on the UI thread; the index, spacing and
+medoids of each map (nearest.py) and the validation images are built in thread workers
+after the first frame.
 """
 
 from __future__ import annotations
@@ -21,18 +24,17 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.reactive import Initialize, var
 from textual.timer import Timer
-from textual.widget import Widget
 
 from tui_ae.render import ColorMode, Glyph, point_of
 from tui_ae.tui.digit_view import DigitView
+from tui_ae.tui.formatting import first_fitting, rounded
 from tui_ae.tui.info_panel import InfoPanel, Neighbour
 from tui_ae.tui.keys import bindings
-from tui_ae.tui.latent_map import LatentMap
+from tui_ae.tui.map_shapes import Cell, Grid, cell_at
+from tui_ae.tui.messages import ActiveChanged, CursorMoved, FactsBuilt, ImagesRead
 from tui_ae.tui.nearest import (
     NEIGHBOURS,
-    FactsBuilt,
     ImagesLoader,
-    ImagesRead,
     MapFacts,
     ValidationImages,
     near,
@@ -47,19 +49,10 @@ from tui_ae.tui.slot import Slot
 REST = 0.1  # seconds after the last move at which the thumbnails follow the cursor
 
 
-def plain(value: float, decimals: int) -> str:
-    """A number rounded for display, never as "-0" (a value that rounds to zero has no sign)."""
-    return f"{round(value, decimals) + 0.0:.{decimals}f}"
-
-
 def coordinates(name: str, x: float, y: float, width: int) -> str:
     """ "AE (1.23, -4.56)", as precise as fits in width."""
-    forms = (
-        f"{name} ({plain(x, 2)}, {plain(y, 2)})",
-        f"{name} ({plain(x, 1)}, {plain(y, 1)})",
-        f"({plain(x, 1)}, {plain(y, 1)})",
-    )
-    return next((text for text in forms if len(text) <= width), f"({plain(x, 0)}, {plain(y, 0)})")
+    at = {decimals: f"({rounded(x, decimals)}, {rounded(y, decimals)})" for decimals in (2, 1, 0)}
+    return first_fitting(width, f"{name} {at[2]}", f"{name} {at[1]}", at[1], at[0])
 
 
 def model_header(slot: Slot) -> tuple[Text, ...]:
@@ -98,7 +91,6 @@ class ExploreView(Horizontal):
     def __init__(
         self,
         slots: dict[str, Slot],
-        panels: dict[str, Widget],
         *,
         mode: ColorMode,
         glyph: Glyph,
@@ -107,8 +99,8 @@ class ExploreView(Horizontal):
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
-        self.slots, self.panels = slots, panels  # a map panel per model: its LatentMap, or a Static saying why not
-        self.maps = {kind: panel for kind, panel in panels.items() if isinstance(panel, LatentMap)}
+        self.slots = slots
+        self.grids: dict[str, Grid] = {}  # by kind: its map's (width, height) in cells as laid out; the app's to set
         self.mode, self.glyph, self.data_dir, self.images_loader = mode, glyph, data_dir, images_loader
         self.facts: dict[str, MapFacts] = {}  # by kind, once built for the slot's points
         self.images: dict[str, ValidationImages] = {}  # by kind, once read
@@ -130,30 +122,29 @@ class ExploreView(Horizontal):
 
     # -- state -------------------------------------------------------------------------------
     def watch_active(self) -> None:
-        for kind, panel in self.panels.items():
-            panel.set_class(kind == self.active, "-active")
-        self._show_titles()
+        self._say_active()
 
     def watch_linked(self, linked: bool) -> None:
         if linked:
             self._moved(self.active)
-        self._show_titles()
+        self._say_active()
 
-    def _show_titles(self) -> None:
-        for kind, panel in self.panels.items():
-            title = f"{kind.upper()} latent space"
-            if kind == self.active:
-                title = "▶ " + title
-            panel.border_title = title + (" · linked" if self.linked and self.slots[kind].usable else "")
+    def _say_active(self) -> None:
+        """Which model is active, and whether linked: for the maps' titles and borders, which the app draws."""
+        self.app.post_message(ActiveChanged(self.active, self.linked))
+
+    def _cell(self, kind: str) -> Cell | None:
+        """The cell of its map that a model's cursor is in; None before the map is laid out (or where there is none)."""
+        slot = self.slots[kind]
+        return cell_at((slot.x, slot.y), slot.bounds, self.grids.get(kind))
 
     # -- keys and clicks ---------------------------------------------------------------------
     def action_move(self, dx: int, dy: int) -> None:
         """Move the active cursor by (dx, dy) cells, from one cell's centre to another's."""
-        slot, latent_map = self.slots[self.active], self.maps.get(self.active)
-        cell = latent_map.cell((slot.x, slot.y)) if latent_map else None
+        slot, cell = self.slots[self.active], self._cell(self.active)
         if cell is None:
             return
-        width, height = latent_map.grid
+        width, height = self.grids[self.active]
         col, row = min(max(cell[0] + dx, 0), width - 1), min(max(cell[1] + dy, 0), height - 1)
         slot.move_to(*point_of(col, row, slot.bounds, width, height))
         self._moved(self.active)
@@ -187,9 +178,8 @@ class ExploreView(Horizontal):
             why = "is still being measured" if measuring else f"has no {digit}s"
             self.notify(f"The {' and the '.join(missing)} map {why}.", severity="warning")
 
-    def jump(self, latent_map: LatentMap, x: float, y: float) -> None:
-        """A click on a map: its cursor to (x, y), and its model active."""
-        kind = next(k for k, m in self.maps.items() if m is latent_map)
+    def jump(self, kind: str, x: float, y: float) -> None:
+        """A click on a model's map: its cursor to (x, y), and the model active."""
         if not self.slots[kind].usable:  # a watched checkpoint not there yet
             return
         self.active = kind
@@ -197,13 +187,14 @@ class ExploreView(Horizontal):
         self._moved(kind)
 
     # -- drawing -----------------------------------------------------------------------------
-    def refit(self) -> None:
-        """Each cursor snapped to the centre of its cell (a resize changes the cells), and shown."""
-        for kind, latent_map in self.maps.items():
-            slot = self.slots[kind]
-            cell = latent_map.cell((slot.x, slot.y))
+    def refit(self, grids: dict[str, Grid] | None = None) -> None:
+        """Each cursor snapped to the centre of its cell (a resize changes the cells; grids: their sizes), and shown."""
+        if grids is not None:
+            self.grids = grids
+        for kind, slot in self.slots.items():
+            cell = self._cell(kind)
             if cell is not None:
-                slot.move_to(*point_of(*cell, slot.bounds, *latent_map.grid))
+                slot.move_to(*point_of(*cell, slot.bounds, *self.grids[kind]))
         for kind in self.slots:
             self.show_cursor(kind)
 
@@ -215,16 +206,15 @@ class ExploreView(Horizontal):
             other.move_to_relative(*self.slots[kind].relative())
             self.show_cursor(other.kind)
 
-    @staticmethod
-    def _other(kind: str) -> str:
-        return "vae" if kind == "ae" else "ae"
+    def _other(self, kind: str) -> str:
+        return next(other for other in self.slots if other != kind)
 
     def reloaded(self, kind: str) -> None:
         """A watched checkpoint changed: its model line, its map's facts and its cursor anew (kept in place)."""
         self.show_model(kind)
         if not self.slots[self.active].usable:
             self.active = kind
-        self._show_titles()
+        self._say_active()  # the title says "linked" only of a map that has a model
         images = self.images.pop(kind, None)
         if images is not None and images.fit(self.slots[kind].labels):  # the same validation split, in a new map
             self.images[kind] = images
@@ -239,8 +229,9 @@ class ExploreView(Horizontal):
     def show_cursor(self, kind: str) -> None:
         """Crosshair, decoded digit and distance readout of one model, for its cursor as it is now.
 
-        Runs on every key press: what changes is the digit panel, the map's crosshair and the
-        readout's line, so nothing else is touched; the thumbnails follow once the keys rest.
+        Runs on every key press: what changes is the digit panel, the map's crosshair (which the
+        app draws) and the readout's line, so nothing else is touched; the thumbnails follow once
+        the keys rest.
         """
         slot, view = self.slots[kind], self.digit_views[kind]
         name = kind.upper()
@@ -248,7 +239,7 @@ class ExploreView(Horizontal):
             view.border_title = name
             view.show_message(slot.error or "")
             return
-        self.maps[kind].set_cursor(slot.x, slot.y)
+        self.app.post_message(CursorMoved(kind, slot.x, slot.y))
         facts = self._facts(kind)
         if facts is not None and facts.index.size:
             where = near(facts, slot.x, slot.y)

@@ -23,6 +23,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tui_ae.render import ColorMode, Glyph, digit_lines, label_style
+from tui_ae.tui.formatting import first_fitting
 
 READOUT_ROWS = 2  # the distance, and for the VAE its prior's log-density
 GAP = 2  # columns between thumbnails in a row
@@ -91,6 +92,7 @@ class InfoPanel(Widget):
         self._strips: list[Strip] = []
         self._built_for: Size | None = None
         self._sections: dict[str, list[Strip]] = {}  # each section's lines as last built; dropped when it changes
+        self._built_styles: tuple[Style, Style, Style] | None = None  # the styles they were built in (_styles())
         self._rows: dict[str, range] = {}  # where each section's lines are
 
     # -- what it shows -----------------------------------------------------------------------
@@ -101,8 +103,7 @@ class InfoPanel(Widget):
 
     @property
     def header(self) -> Text:
-        width = self.content_size.width
-        return next((text for text in self.headers if text.cell_len <= width), self.headers[-1])
+        return first_fitting(self.content_size.width, *self.headers, length=lambda text: text.cell_len)
 
     def show_readout(self, lines: tuple[tuple[str, ...], ...], off_the_data: bool = False) -> None:
         """The readout's lines, each in forms from longest to shortest: drawn in the longest that fits."""
@@ -115,7 +116,7 @@ class InfoPanel(Widget):
     def readout_shown(self) -> tuple[str, ...]:
         """The readout's lines as drawn at the panel's width."""
         width = self.content_size.width
-        return tuple(next((form for form in forms if len(form) <= width), forms[-1][:width]) for forms in self.readout)
+        return tuple(first_fitting(width, *forms)[:width] for forms in self.readout)
 
     def show_neighbours(self, neighbours: tuple[Neighbour, ...]) -> None:
         if neighbours != self.neighbours or self.note:
@@ -150,6 +151,24 @@ class InfoPanel(Widget):
         self._build()
         self.refresh()
 
+    def notify_style_update(self) -> None:
+        """The lines carry the panel's styles: where these changed, they are built anew.
+
+        Textual calls this each time the stylesheet is applied to the panel (on every mode's class,
+        mostly to the same styles), as Textual's own Log drops its line cache here; where the
+        styles changed, Textual repaints the panel.
+        """
+        super().notify_style_update()
+        if self._built_styles is not None and self._styles() != self._built_styles:
+            self._sections.clear()
+            self._build()
+
+    def _styles(self) -> tuple[Style, Style, Style]:
+        """The panel's style, and the dim and the off-the-data styles laid over it, as the stylesheet gives them now."""
+        base = self.rich_style
+        dim = base + self.get_component_rich_style("info-panel--dim", partial=True)
+        return base, dim, self.get_component_rich_style("info-panel--off", partial=True)
+
     def _build(self) -> None:
         size = self.content_size
         if size != self._built_for:
@@ -182,12 +201,10 @@ class InfoPanel(Widget):
     def _section(self, name: str, width: int, room: int) -> list[Strip]:
         """A section's lines, as built last unless it changed since."""
         if name not in self._sections:
-            base = self.rich_style
-            dim = base + self.get_component_rich_style("info-panel--dim", partial=True)
+            base, dim, off = self._built_styles = self._styles()
             if name == "header":
                 lines = [self._text(self.header, width, base)]
             elif name == "readout":  # plain text, and on every key: one segment a line, no Rich rendering
-                off = self.get_component_rich_style("info-panel--off", partial=True)
                 styles = [base + off if self.off_the_data else base] + [base] * (len(self.readout) - 1)
                 lines = [
                     Strip([Segment(line.ljust(width), style)], width) for line, style in zip(self.readout_shown, styles)
@@ -208,9 +225,8 @@ class InfoPanel(Widget):
         return strip.crop_extend(0, width, style)
 
     def _caption(self, neighbour: Neighbour, base: Style, dim: Style) -> list[Segment]:
-        colour = label_style(neighbour.label, self.mode)
-        return [Segment(str(neighbour.label), base + Style(bold=True) + colour if colour else base + Style(bold=True)),
-                Segment(" " + neighbour.distance, dim)]  # fmt: skip
+        label = base + Style(bold=True) + label_style(neighbour.label, self.mode)  # mono's None adds nothing
+        return [Segment(str(neighbour.label), label), Segment(" " + neighbour.distance, dim)]
 
     def _thumbnail_lines(self, layout: Arrangement, width: int, base: Style, dim: Style) -> list[Strip]:
         captions = [Strip(self._caption(n, base, dim)) for n in self.neighbours]

@@ -6,7 +6,8 @@ another one says so in its strip), and its map shows the path from A's code to B
 the maps, a strip per model holds A's original, the decodings of evenly spaced points of
 the path (as many as fit the width) and B's original. ←/→ move a marker from point to
 point: ◆ on the maps, bars over and under its tile in the strips, its decodings large
-beside the maps.
+beside the maps. The maps and the large decodings are the app's: this view posts the path,
+the ◆ and the marker's decodings (messages.py), and the app draws them.
 
 Where the AE's path crosses a hole in its space, its decodings break up while the VAE's
 stay digit-like: the contrast the homework's two models are about. Each strip is one
@@ -20,19 +21,17 @@ from dataclasses import dataclass
 import numpy as np
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.geometry import Size
 from textual.widgets import Static
 
 from tui_ae.render import ColorMode, Glyph
 from tui_ae.tui.compare_view import dataset_name, dataset_of
-from tui_ae.tui.digit_view import DigitView
 from tui_ae.tui.keys import bindings
-from tui_ae.tui.latent_map import LatentMap, Overlay
-from tui_ae.tui.map_shapes import Line, Point
+from tui_ae.tui.map_shapes import Line, Overlay, Point
+from tui_ae.tui.messages import MarkerMoved, OverlaysChanged
 from tui_ae.tui.slot import Slot
 from tui_ae.tui.strip_view import StripView, halvings, steps_that_fit, tile_width
 
-OVERLAYS = ("path", "marker", "A", "B")  # drawn on each map in this order: A and B stay in sight over the ◆
+OVERLAYS = ("path", "marker", "A", "B")  # drawn on each map in this order (_draw_path's): A and B stay over the ◆
 
 
 @dataclass(frozen=True)
@@ -45,43 +44,30 @@ class Ends:
     images: np.ndarray  # (2, 28, 28) in [0, 1]
 
 
-def first_fitting(width: int, *texts: str) -> str:
-    """The first text that fits in width, else the last (the border crops it)."""
-    return next((text for text in texts if len(text) <= width), texts[-1])
-
-
-def rounded(value: float, digits: int) -> str:
-    """A coordinate to `digits` places; one that rounds to zero is 0, never -0."""
-    return f"{round(value, digits) + 0.0:.{digits}f}"
-
-
 def path_points(start: np.ndarray, end: np.ndarray, steps: int) -> np.ndarray:
     """(steps, 2) evenly spaced points from start to end, both included."""
     t = np.linspace(0.0, 1.0, steps)[:, None]
     return start + t * (end - start)
 
 
+def marker_overlay(point: np.ndarray) -> Overlay:
+    """The marker on a map: ◆ at its point of the path."""
+    x, y = point.tolist()
+    return Overlay(Point(x, y), "◆", "mark")
+
+
 class InterpolationView(Vertical):
     BINDINGS = bindings("interpolation")
     can_focus = True
 
-    def __init__(
-        self,
-        slots: dict[str, Slot],
-        maps: dict[str, LatentMap],
-        markers: dict[str, DigitView],
-        *,
-        mode: ColorMode,
-        glyph: Glyph,
-        id: str | None = None,
-    ) -> None:
+    def __init__(self, slots: dict[str, Slot], *, mode: ColorMode, glyph: Glyph, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.slots, self.maps, self.markers = slots, maps, markers  # markers: the large decodings, beside the maps
-        self.mode, self.glyph = mode, glyph
+        self.slots, self.mode, self.glyph = slots, mode, glyph
         self.ends: Ends | None = None
         self.at = 0.0  # the marker, as a fraction of the way from A to B: kept when a resize changes the steps
         self.paths: dict[str, np.ndarray] = {}  # by model: (steps, 2) points of its path, A's code first
         self.decodings: dict[str, np.ndarray] = {}  # by model: (steps, 28, 28)
+        self.tile = 0  # a strip's tile width in columns, as last drawn
 
     def compose(self) -> ComposeResult:
         for kind in self.slots:
@@ -114,10 +100,8 @@ class InterpolationView(Vertical):
     def stop(self) -> None:
         self.ends = None
         self.paths, self.decodings = {}, {}
-        for kind in self.maps:
-            self._draw_path(kind, None)
-        for view in self.markers.values():
-            view.display = False
+        for kind in self.slots:
+            self._clear_path(kind)
 
     def models_changed(self) -> None:
         if self.ends is not None:
@@ -145,34 +129,22 @@ class InterpolationView(Vertical):
             return  # not laid out yet: its resize redraws
         times = halvings(size.height)
         steps = steps_that_fit(size.width, times)
+        self.tile = tile_width(times)
         marker = round(self.at * (steps - 1))  # not self.marker: the paths change length one by one below
         for kind, slot in self.slots.items():
             why_not = self._why_not(slot)
             if why_not:  # said in its strip
                 self.paths.pop(kind, None)
                 self.strip(kind).show_message(why_not)
-                self._draw_path(kind, None)
+                self._clear_path(kind)
                 continue
             if len(self.paths.get(kind, ())) != steps:
                 codes = slot.encode(self.ends.images)  # (2, 2): A's and B's
                 self.paths[kind] = path_points(codes[0], codes[1], steps)
                 self.decodings[kind] = slot.decode(self.paths[kind])  # (steps, 28, 28): one batch
-                self._draw_path(kind, codes)
+                self._draw_path(kind, codes, self.paths[kind][marker])
             self.strip(kind).show_strip(self.ends.images, self.decodings[kind], times, marker)
-        larger = self._markers_larger_than(tile_width(times))  # else they would only take the maps' room
-        for kind, view in self.markers.items():
-            view.display = larger and kind in self.paths
         self._show_marker()
-
-    def _markers_larger_than(self, tile: int) -> bool:
-        """Whether the marker's decodings, beside the maps, would be drawn wider than a strip's tile."""
-        view = next(iter(self.markers.values()))
-        width, height = view.styles.width, view.styles.height  # as app.tcss sizes them, shown or not
-        if width is None or height is None or view.parent is None:
-            return False
-        rows = min(int(height.value), view.parent.size.height)  # no taller than the maps' row
-        image, scale = view.fit(np.zeros((28, 28)), Size(int(width.value) - 2, rows - 2))  # inside the border
-        return image.shape[1] * scale > tile
 
     def _why_not(self, slot: Slot) -> str | None:
         """Why a model's path cannot be shown, or None when it can."""
@@ -184,33 +156,27 @@ class InterpolationView(Vertical):
             return f"the {name} was trained on {there}, not {here}: no path between {here} images"
         return None
 
-    def _draw_path(self, kind: str, codes: np.ndarray | None) -> None:
-        """The path from A's code to B's on the model's map, A and B at its ends (None: remove them)."""
-        latent_map = self.maps.get(kind)
-        if latent_map is None:
-            return
-        if codes is None:
-            for name in OVERLAYS:
-                latent_map.set_overlay(name, None)
-            return
+    def _draw_path(self, kind: str, codes: np.ndarray, marker: np.ndarray) -> None:
+        """The path from A's code to B's on the model's map, the marker on it, A and B at its ends."""
         (ax, ay), (bx, by) = codes.tolist()
-        latent_map.set_overlay("path", Overlay(Line((ax, ay), (bx, by)), "·"))
-        latent_map.set_overlay("marker", latent_map.overlays.get("marker"))  # first set here: drawn under A and B
-        latent_map.set_overlay("A", Overlay(Point(ax, ay), "A", "mark"))
-        latent_map.set_overlay("B", Overlay(Point(bx, by), "B", "mark"))
+        overlays = {
+            "path": Overlay(Line((ax, ay), (bx, by)), "·"),
+            "marker": marker_overlay(marker),
+            "A": Overlay(Point(ax, ay), "A", "mark"),
+            "B": Overlay(Point(bx, by), "B", "mark"),
+        }
+        self.app.post_message(OverlaysChanged(kind, overlays))
+
+    def _clear_path(self, kind: str) -> None:
+        """No path on the model's map: its overlays removed, and its decodings no longer shown large."""
+        self.app.post_message(OverlaysChanged(kind, dict.fromkeys(OVERLAYS)))
+        self.app.post_message(MarkerMoved(kind, None))
 
     def _show_marker(self) -> None:
         """The marker at its step: ◆ on each map, its tile barred in each strip, its decodings large."""
         i = self.marker
         for kind, points in self.paths.items():
-            x, y = points[i].tolist()
-            if kind in self.maps:
-                self.maps[kind].set_overlay("marker", Overlay(Point(x, y), "◆", "mark"))
+            self.app.post_message(OverlaysChanged(kind, {"marker": marker_overlay(points[i])}))
             self.strip(kind).move_marker(i)
-            view, name, n = self.markers[kind], kind.upper(), len(points)
-            # Less the border's corners and a space each side; app.tcss's width until it is laid out.
-            width = (view.size.width or int(view.styles.width.value if view.styles.width else 0)) - 4
-            view.border_title = first_fitting(width, f"{name} · {i + 1} of {n}", f"{name} {i + 1}/{n}")
-            at = [f"({rounded(x, d)}, {rounded(y, d)})" for d in (2, 1, 0)]
-            view.border_subtitle = first_fitting(width, *(f"◆ at {xy}" for xy in at), *(f"◆ {xy}" for xy in at))
-            view.show_image(self.decodings[kind][i])
+            x, y = points[i].tolist()
+            self.app.post_message(MarkerMoved(kind, self.decodings[kind][i], i, len(points), (x, y), self.tile))

@@ -1,17 +1,18 @@
 """A model's latent space: its encoded points, one majority label per cell, and a crosshair.
 
 Line API: the map's lines are built once per size (render.map_cells/map_lines) and
-kept as runs of segments; the crosshair, the overlays (shapes that compare and
-interpolation draw: an ellipse, a path) and the compare mode's mark are laid over them as
-lines are asked for. A cursor move refreshes only the old and new crosshair's row
-(and column, when it moves sideways); an overlay's change refreshes only the cells it
+kept as runs of segments; the crosshair, the overlays (shapes the mode views have the app
+lay over it: an ellipse, a path) and the compare mode's mark are laid over them as
+lines are asked for. A cursor move repaints only the old and new crosshair's row
+(and column, when it moves sideways); an overlay's change repaints only the cells it
 changed. With no overlay, a line costs one dictionary look-up more than without them.
 
 The map is drawn by narrow bands side by side (MapBand), each a slice of its lines. Textual
 writes a repainted region of a line from the left edge of the widget it lies in, not from
 the region's own left edge (ChopsUpdate.render_segments), so in one wide widget a repainted
-column rewrites every row from the map's left edge: about 10 KB a sideways move at 120
-columns. Cut into bands, a column rewrites only its band's few cells a row.
+column rewrites every row from the map's left edge: most of a sideways move's bytes (BENCHMARKS.md,
+the explorer with issue 11's views, "Bytes"). Cut into bands, a column rewrites only its band's
+few cells a row.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
-from typing import Literal
 
 import numpy as np
 from rich.color import Color, ColorSystem
@@ -34,20 +34,8 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tui_ae.latent import Bounds
-from tui_ae.render import ColorMode, cell_of, map_cells, map_lines, point_of
-from tui_ae.tui.map_shapes import Cell, Shape
-
-Look = Literal["mark", "bright", "dim"]  # an overlay's style: as the ◆, or a bright or a dim glyph
-
-
-@dataclass(frozen=True)
-class Overlay:
-    """A shape laid over the map, drawn with one glyph in one of the map's looks."""
-
-    shape: Shape
-    glyph: str
-    look: Look = "bright"
-
+from tui_ae.render import ColorMode, map_cells, map_lines, point_of
+from tui_ae.tui.map_shapes import Cell, Overlay, cell_at
 
 BANDS = 2  # the widgets a map's width is cut into (see above): each more saves less and costs a widget
 
@@ -108,7 +96,7 @@ class MapBand(Widget):
         return self.latent_map.render_line(y).crop(self.start, self.start + self.size.width)
 
     def on_resize(self) -> None:
-        self.latent_map.refresh()  # which places the bands anew
+        self.latent_map.repaint()  # which places the bands anew
 
 
 class LatentMap(Widget):
@@ -155,36 +143,49 @@ class LatentMap(Widget):
         self._overlay_rows: dict[int, list[tuple[int, Segment]]] = {}  # all of them by row: (col, cell)
         self._rows: list[list[Segment]] = []  # per row: runs of equal cells
         self._starts: list[list[int]] = []  # per row: the column each run starts at
-        self._lines: dict[int, Strip] = {}  # rows as last drawn, for the bands; dropped when refreshed
+        self._lines: dict[int, Strip] = {}  # rows as last drawn, for the bands; dropped when repainted
+        self._base: Style | None = None  # the widget's style the lines were drawn in (under the points)
         self._bands: list[MapBand] = []
 
     def compose(self) -> ComposeResult:
         self._bands = [MapBand(self) for _ in range(BANDS)]
         yield from self._bands
 
-    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False):
-        """Repaint regions of the map (in its cells), by the bands they fall in."""
-        if repaint:
-            if regions:
-                for region in regions:
-                    for y in range(region.y, region.bottom):
-                        self._lines.pop(y, None)
-            else:
-                self._lines.clear()
-        if not (repaint and regions and self._bands):  # the map's own lines lie under its bands: only theirs show
-            super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
-        if repaint:
-            start = 0
-            for band in self._bands:  # side by side from the left, so each starts where the last ended
-                band.start, width = start, band.size.width
-                start += width
-                if not regions or not width:
-                    band.refresh()
-                    continue
-                parts = [region.intersection(Region(band.start, region.y, width, region.height)) for region in regions]
-                if parts := [part.translate((-band.start, 0)) for part in parts if part.area]:
-                    band.refresh(*parts)
-        return self
+    def repaint(self, *cells: Region) -> None:
+        """Repaint regions of the map given in its cells, or all of it, through the bands they fall in.
+
+        The map's own lines lie under its bands, so only the bands' repaints show, each of its
+        part of a region. (Widget.refresh is left as Textual defines it: it repaints the widget's
+        own region, its border and titles, and never draws the map's lines anew.)
+        """
+        if cells:
+            for region in cells:
+                for y in range(region.y, region.bottom):
+                    self._lines.pop(y, None)
+        else:
+            self._lines.clear()
+            self.refresh()  # the border too
+        start = 0
+        for band in self._bands:  # side by side from the left, so each starts where the last ended
+            band.start, width = start, band.size.width
+            start += width
+            if not cells or not width:
+                band.refresh()
+                continue
+            parts = [region.intersection(Region(band.start, region.y, width, region.height)) for region in cells]
+            if parts := [part.translate((-band.start, 0)) for part in parts if part.area]:
+                band.refresh(*parts)
+
+    def notify_style_update(self) -> None:
+        """The lines carry the widget's style (under the points): where it changed, they are drawn anew.
+
+        Textual calls this each time the stylesheet is applied to the widget (on every mode's or the
+        active map's class, mostly to the same style), as Textual's own Log drops its line cache here;
+        where the style changed, Textual repaints the widget and its bands.
+        """
+        super().notify_style_update()
+        if self._base is not None and self.rich_style != self._base:
+            self._style_lines()
 
     # -- geometry ----------------------------------------------------------------------------
     @property
@@ -193,17 +194,14 @@ class LatentMap(Widget):
         return self._cells.shape[1], self._cells.shape[0]
 
     def cell(self, point: tuple[float, float] | None) -> Cell | None:
-        width, height = self.grid
-        if point is None or width == 0 or height == 0:
-            return None
-        return cell_of(point[0], point[1], self.bounds, width, height)
+        return cell_at(point, self.bounds, self.grid)
 
     # -- state -------------------------------------------------------------------------------
     def show_map(self, points: np.ndarray, labels: np.ndarray, bounds: Bounds) -> None:
         """Another map in place of this one (a watched checkpoint changed): rebuilt and repainted whole."""
         self.points, self.labels, self.bounds = points, labels, bounds
         self._build()
-        self.refresh()
+        self.repaint()
 
     def set_cursor(self, x: float, y: float) -> None:
         old = self._cursor_cell
@@ -212,20 +210,20 @@ class LatentMap(Widget):
         if new == old:
             return
         if old is None or new is None:
-            self.refresh()
+            self.repaint()
             return
         width, height = self.grid
         regions = {Region(0, old[1], width, 1), Region(0, new[1], width, 1)}  # the cursor's rows
         if old[0] != new[0]:  # and its columns, only where it moved sideways
             regions |= {Region(old[0], 0, 1, height), Region(new[0], 0, 1, height)}
-        self.refresh(*regions)
+        self.repaint(*regions)
 
     def set_mark(self, point: tuple[float, float] | None) -> None:
         old = self._mark_cell
         self.mark_point = point
         new = self._mark_cell = self.cell(point)
         for cell in {old, new} - {None}:
-            self.refresh(Region(cell[0], cell[1], 1, 1))
+            self.repaint(Region(cell[0], cell[1], 1, 1))
 
     def set_overlay(self, name: str, overlay: Overlay | None) -> None:
         """Lay a shape over the map under `name`, replacing the one there (None: remove it)."""
@@ -237,8 +235,8 @@ class LatentMap(Widget):
         rows: dict[int, list[int]] = {}
         for col, row in changed:
             rows.setdefault(row, []).append(col)
-        if rows:  # refresh() with no region would repaint the whole map
-            self.refresh(*(Region(min(cols), row, max(cols) - min(cols) + 1, 1) for row, cols in rows.items()))
+        if rows:  # repaint() with no region would repaint the whole map
+            self.repaint(*(Region(min(cols), row, max(cols) - min(cols) + 1, 1) for row, cols in rows.items()))
 
     def overlay_cells(self, name: str) -> list[Cell]:
         """The cells an overlay covers on the map as drawn now (under the cursor or the ◆ or not)."""
@@ -263,20 +261,27 @@ class LatentMap(Widget):
     # -- drawing -----------------------------------------------------------------------------
     def on_resize(self, event: events.Resize) -> None:
         self._build()
-        self.refresh()
+        self.repaint()
         self.post_message(self.Resized())
 
     def _build(self) -> None:
-        """The map's rows as runs of equal cells, the widget's style under them, and where each run starts."""
+        """The map's cells at its size, and its lines."""
         width, height = self.content_size
-        self._rows, self._starts, self._lines = [], [], {}
-        self._blank = Strip.blank(max(width, 0), self.rich_style)
         if width <= 0 or height <= 0:
             self._cells = np.full((0, 0), -1, np.int8)
+            self._rows, self._starts, self._lines = [], [], {}
+            self._blank = Strip.blank(max(width, 0), self.rich_style)
             return
         self._cells = map_cells(self.points, self.labels, self.bounds, width, height)
         self._cursor_cell, self._mark_cell = self.cell(self.cursor_point), self.cell(self.mark_point)
-        base = self.rich_style  # looked up once: it walks the DOM
+        self._style_lines()
+
+    def _style_lines(self) -> None:
+        """The map's rows as runs of equal cells in the widget's style as it is now, where each run starts, and
+        the styles of what is laid over them."""
+        base = self._base = self.rich_style  # looked up once: it walks the DOM
+        self._rows, self._starts, self._lines = [], [], {}
+        self._blank = Strip.blank(max(self.content_size.width, 0), base)
         cross = self._cross
         self._line_style, self._cursor_style, self._mark_style = (
             base + cross.line,

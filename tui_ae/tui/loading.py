@@ -54,10 +54,11 @@ class OneTorchThread:
     """Torch's intra-op threads held at one while the explorer runs, and given back when it ends.
 
     A decode is a few small layers: a second thread only adds its wake-up to a key
-    press's latency (p95 5 ms against 1 ms). `torch.set_num_threads` is defined for the
-    thread that calls it (OpenMP keeps the count per thread); threads that have not used
-    torch yet take the new count on first use. So `hold` runs on the UI thread, where the
-    keys decode, once torch is imported; the grid's worker threads, started later, follow.
+    press's latency (BENCHMARKS.md, "What the explorer's keys are spared").
+    `torch.set_num_threads` is defined for the thread that calls it (OpenMP keeps the
+    count per thread); threads that have not used torch yet take the new count on first use.
+    So `hold` runs on the UI thread, where the keys decode, once torch is imported; the
+    grid's worker threads, started later, follow.
     """
 
     def __init__(self) -> None:

@@ -3,6 +3,7 @@
 A shape is kept in latent coordinates and turned into cells for the map's size as it
 is drawn, so a resize redraws it in place. A point is clamped into the map, as the
 cursor and the ◆ are; a line or an outline is clipped to it (what lies outside is not drawn).
+An Overlay is a shape as a mode view asks for it to be drawn: with a glyph, in one of the map's looks.
 numpy only.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from tui_ae.latent import Bounds
 from tui_ae.render import cell_of
 
 Cell = tuple[int, int]  # (col, row)
+Grid = tuple[int, int]  # (width, height) of a map in cells, as laid out
 SAMPLES_PER_CELL = 4  # points sampled per cell of a line's or an outline's length: no cell of it is skipped
 
 
@@ -25,6 +27,25 @@ class Shape(Protocol):
     def cells(self, bounds: Bounds, width: int, height: int) -> list[Cell]:
         """The cells of a width x height map over bounds that the shape covers, each once."""
         ...
+
+
+Look = Literal["mark", "bright", "dim"]  # an overlay's style: as the ◆, or a bright or a dim glyph
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """A shape laid over a map, drawn with one glyph in one of the map's looks."""
+
+    shape: Shape
+    glyph: str
+    look: Look = "bright"
+
+
+def cell_at(point: tuple[float, float] | None, bounds: Bounds, grid: Grid | None) -> Cell | None:
+    """The cell of a map of grid's size that a point falls in (clamped into it); None before the map is laid out."""
+    if point is None or grid is None or not grid[0] or not grid[1]:
+        return None
+    return cell_of(point[0], point[1], bounds, *grid)
 
 
 def _grid_coordinates(x: np.ndarray, y: np.ndarray, bounds: Bounds, width: int, height: int) -> np.ndarray:

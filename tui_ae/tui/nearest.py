@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from textual.message import Message
 
 from tui_ae.errors import TuiAeError
 from tui_ae.latent import log_prior
@@ -161,18 +160,3 @@ def validation_images(slot: Slot, data_dir: Path | None) -> ValidationImages:
 
 
 ImagesLoader = Callable[[Slot, Path | None], ValidationImages]  # (slot, --data-dir) -> its images; tests give others
-
-
-@dataclass
-class FactsBuilt(Message):
-    """A worker built a map's facts (for the points it was given: a reload may have come since)."""
-
-    kind: str
-    facts: MapFacts
-
-
-@dataclass
-class ImagesRead(Message):
-    kind: str
-    points: np.ndarray  # the map they were checked against
-    images: ValidationImages

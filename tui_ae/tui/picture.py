@@ -7,6 +7,7 @@ and kept as Strips, so a repaint only copies them out.
 from __future__ import annotations
 
 import numpy as np
+from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
 from textual.strip import Strip
@@ -30,6 +31,7 @@ class Picture(Widget):
         self.message: str | None = None
         self._strips: list[Strip] = []
         self._built_for: Size | None = None
+        self._built_style: Style | None = None  # the widget's style they were built in
 
     def show_image(self, image: np.ndarray) -> None:
         self.image, self.message = image, None
@@ -46,13 +48,24 @@ class Picture(Widget):
     def on_resize(self) -> None:
         self._rebuild()
 
+    def notify_style_update(self) -> None:
+        """The lines carry the widget's style (around an image, a message's text): where it changed, drawn anew.
+
+        Textual calls this each time the stylesheet is applied to the widget (on every mode's class,
+        mostly to the same style), as Textual's own Log drops its line cache here; where the style
+        changed, Textual repaints the widget.
+        """
+        super().notify_style_update()
+        if self._built_style is not None and self.rich_style != self._built_style:
+            self._build()
+
     def _rebuild(self) -> None:
         self._build()
         self.refresh()
 
     def _build(self) -> None:
         size = self.content_size
-        self._built_for = size
+        self._built_for, self._built_style = size, self.rich_style
         self._strips = []
         if size.width > 0 and size.height > 0:
             if self.image is not None:

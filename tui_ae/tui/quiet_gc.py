@@ -1,13 +1,14 @@
 """Python's full garbage collections kept out of key presses.
 
-Torch's import leaves a few million long-lived objects; every full collection would
-walk them all (a 200 ms pause on a key press). Freezing them moves them out of the
-collector's way. What Textual's caches leave behind is then collected while no key is
-being pressed: left to itself, the collector's full pass falls in the middle of a burst
-every fifty moves or so (every twenty, once the maps' bands and the readout draw their
-lines too), and costs that move 20-100 ms. So while frozen, the collector makes no full
-passes of its own (its third threshold out of reach); the young generations it still
-collects as it goes, and the full pass waits for a rest.
+Torch's import leaves a great many long-lived objects; every full collection would walk
+them all, a long pause on a key press (BENCHMARKS.md, "What the explorer's keys are
+spared"). Freezing them moves them out of the collector's way. What
+Textual's caches leave behind is then collected while no key is being pressed: left to
+itself, the collector's full pass falls in the middle of a burst of moves every so often,
+the slowest moves there were (BENCHMARKS.md, the explorer with issue 11's views: the worst
+key before and after). So while frozen, the collector makes no full passes of its own (its
+third threshold out of reach); the young generations it still collects as it goes, and the
+full pass waits for a rest.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ frame's sides would repaint every row of the strip up to the tile.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 from textual.geometry import Region
 
@@ -66,8 +68,18 @@ class StripView(Picture):
         super().__init__(**kwargs)
         self.strip: tuple[np.ndarray, int] | None = None  # the strip without bars (shrunk once), its halvings
         self.marker: int | None = None
+        self._made_of: tuple[np.ndarray, np.ndarray, int] | None = None  # what self.strip was made of
 
     def show_strip(self, originals: np.ndarray, decodings: np.ndarray, times: int, marker: int) -> None:
+        """The strip of these images with the marker's tile barred; the same images again only move the marker.
+
+        Opening the view redraws it twice (once opened, once laid out): the second must not repaint the strip.
+        """
+        made_of = (originals, decodings, times)
+        if self.strip is not None and self._made_of is not None and all(map(operator.is_, made_of, self._made_of)):
+            self.move_marker(marker)
+            return
+        self._made_of = made_of
         self.strip, self.marker = (strip_image(originals, decodings, times), times), marker
         self.show_image(barred(self.strip[0], marker, times))
 
@@ -90,5 +102,5 @@ class StripView(Picture):
             self.refresh(Region(left + x, top, width, 1), Region(left + x, top + rows - 1, width, 1))
 
     def show_message(self, message: str) -> None:
-        self.strip, self.marker = None, None
+        self.strip, self.marker, self._made_of = None, None, None
         super().show_message(message)

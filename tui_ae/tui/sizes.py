@@ -1,0 +1,16 @@
+"""The terminal sizes the explorer lays itself out for, without Textual: `tui-ae doctor` checks them too."""
+
+from __future__ import annotations
+
+MIN_SIZE = (60, 20)  # columns, rows: two maps of some use above two 14x7 digits
+
+
+def layout_class(width: int, height: int) -> str | None:
+    """The app's size class, which app.tcss sizes the digit panels by; None when too small."""
+    if width < MIN_SIZE[0] or height < MIN_SIZE[1]:
+        return None
+    if width >= 180 and height >= 64:
+        return "-big"  # digits at 2x: 56x28
+    if width >= 96 and height >= 30:
+        return "-normal"  # 28x14
+    return "-compact"  # halved: 14x7
