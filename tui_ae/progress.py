@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from rich.console import Console, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -20,9 +21,11 @@ from rich.text import Text
 
 from tui_ae.config import TrainConfig
 from tui_ae.errors import Interrupted
-from tui_ae.preview import PreviewStrip
-from tui_ae.render import ColorMode, detect_color_mode
 from tui_ae.train import EpochDone, Started, Step, train
+
+if TYPE_CHECKING:  # the strip's modules are imported only where a strip is drawn: not before every first step
+    from tui_ae.preview import PreviewStrip
+    from tui_ae.render import ColorMode
 
 SHOWN = {"ae": ("loss",), "vae": ("loss", "recon", "kl")}  # running metrics on the bar
 # Rich redraws the whole live area on every refresh, and the strip is most of it (about 44 KiB of
@@ -92,6 +95,16 @@ def training_progress(console: Console, strip: PreviewStrip | None) -> TrainingP
     )
 
 
+def _strip(console: Console, config: TrainConfig, color_mode: ColorMode | None) -> PreviewStrip | None:
+    """The preview strip, on a terminal with the preview on; its colours as given, or as the environment says."""
+    if not (console.is_terminal and config.preview):
+        return None
+    from tui_ae.preview import PreviewStrip
+    from tui_ae.render import detect_color_mode
+
+    return PreviewStrip(color_mode or detect_color_mode(), main_thread_builds=False)
+
+
 def _interrupted(done: list[EpochDone], config: TrainConfig) -> Interrupted:
     """What Ctrl-C leaves on disk, said in one line."""
     if done:
@@ -107,11 +120,11 @@ def run(config: TrainConfig, console: Console, color_mode: ColorMode | None = No
     """Train with a progress display; the epochs done, or Interrupted on Ctrl-C."""
     # Closing the generator, also on Ctrl-C in the display, finishes the last checkpoint's write (or raises its error).
     with contextlib.closing(train(config, notify=lambda message: console.print(message, markup=False))) as events:
-        return display(events, config, console, color_mode or detect_color_mode())
+        return display(events, config, console, color_mode)
 
 
 def display(
-    events: Iterable[Started | Step | EpochDone], config: TrainConfig, console: Console, color_mode: ColorMode
+    events: Iterable[Started | Step | EpochDone], config: TrainConfig, console: Console, color_mode: ColorMode | None
 ) -> list[EpochDone]:
     """Draw train()'s events as they come; the epochs done, or Interrupted on Ctrl-C.
 
@@ -119,7 +132,7 @@ def display(
     here: Rich's refresh thread builds the strip's lines; the redraws Rich makes on this
     thread (each print, each new bar) draw the lines already built.
     """
-    strip = PreviewStrip(color_mode, main_thread_builds=False) if console.is_terminal and config.preview else None
+    strip = _strip(console, config, color_mode)
     progress = training_progress(console, strip)
     done: list[EpochDone] = []
     started: Started | None = None
