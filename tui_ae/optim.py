@@ -1,19 +1,20 @@
 """AdamW on state this module owns, stepped by torch's functional AdamW.
 
 Why not torch.optim.AdamW: an Optimizer's add_param_group, zero_grad, state_dict and
-load_state_dict are wrapped by torch._disable_dynamo, which imports torch._dynamo on the
-first call (1.6 s on a 2-core CPU, 6 to 7.6 s on the H100 machine, before the first step:
-BENCHMARKS.md). torch.optim.adamw.adamw, the function AdamW.step calls, imports nothing
-unless it runs under torch.compile, and it exists with the same arguments from torch 2.6
-(where AdamW had its own implementation) to today's (where it calls adam() with
-decoupled_weight_decay=True). So the arithmetic is torch's own, on every device.
+load_state_dict are wrapped by torch._disable_dynamo, and its step by a wrapper, that import
+torch._dynamo on their first call (1.6 s on a 2-core CPU, 6 to 7.6 s on the H100 machine,
+before the first step: BENCHMARKS.md). torch.optim.adamw.adamw, the function that
+torch.optim.AdamW.step calls, imports nothing unless it runs under torch.compile, and takes
+the same arguments from torch 2.6 (where AdamW had its own implementation) to today's (where
+it calls adam() with decoupled_weight_decay=True). So the arithmetic is torch's own.
 
 On CUDA the step is fused and capturable, as a captured CUDA graph needs: the step counts
 live on the device, and the lr is a device tensor that set() fills in place (the graph
 reads it through its address). The fused kernel takes beta1 as a number, read once at
 capture: a captured run's beta1 cannot change (train.py resumes a run whose beta1 does,
-eagerly). torch's foreach kernel cannot follow a device beta1 either: it turns it into a
-Python number with .item() on each step, a host sync that capture forbids.
+eagerly). torch's foreach kernel cannot follow a device beta1 either: it makes a Python
+number of it (.item(), twice a step, as a TorchDispatchMode shows at torch 2.14.1), a host
+sync that a capture forbids.
 
 state_dict() has torch.optim.AdamW's layout (state per parameter index: step, exp_avg,
 exp_avg_sq; one param group), which checkpoints store as they always have.
