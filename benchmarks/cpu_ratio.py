@@ -1,6 +1,6 @@
 """Whole processes on the CPU: `tui-ae train` against the homework's pipeline, the same epochs of the same AE.
 
-    python benchmarks/cpu_ratio.py --data-dir ../shared/data [--model ae] [--epochs 3] [--runs 5]
+    python benchmarks/cpu_ratio.py --data-dir ../shared/data [--model ae] [--epochs 3] [--runs 5] [--threads N]
 
 Each run is a fresh Python process timed from outside, from its spawn to its exit, imports
 and all: `python -m tui_ae train --model M --epochs N --device cpu` (output to a pipe), and the
@@ -9,7 +9,9 @@ ToTensor, random_split, DataLoader(batch_size=256, shuffle=True), Adam(lr=5e-4),
 every step, the validation loss after each epoch, the weights saved at the end). The two
 alternate, --runs times each, so a change in the machine's load falls on both; the medians
 and their ratio are printed, with the load average before each run. Goal (issue 16): tui-ae
-at least 1.8 times as fast, for the AE over 3 epochs.
+at least 1.8 times as fast, for the AE over 3 epochs. --threads N sets OMP_NUM_THREADS for
+both (torch's default otherwise: one per core): on a machine shared with other jobs, two
+threads on two busy cores wait on each other, and a run's time says more of the load than of it.
 """
 
 from __future__ import annotations
@@ -61,9 +63,11 @@ torch.save(model.state_dict(), out)
 """
 
 
-def timed(command: list[str]) -> float:
+def timed(command: list[str], threads: int | None) -> float:
     """Seconds from spawn to exit; the command's output goes to a pipe, as a logged run's would."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - started
@@ -78,8 +82,9 @@ def main() -> None:
     parser.add_argument("--model", choices=["ae", "vae"], default="ae")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS for both (default: torch's)")
     args = parser.parse_args()
-    print(machine_line())
+    print(machine_line() + (f"; OMP_NUM_THREADS={args.threads}" if args.threads else ""))
     times: dict[str, list[float]] = {"tui-ae": [], "homework": []}
     with tempfile.TemporaryDirectory() as tmp:
         commands = {
@@ -91,7 +96,7 @@ def main() -> None:
         for run in range(1, args.runs + 1):
             for name, command in commands.items():
                 load = os.getloadavg()[0]
-                times[name].append(timed(command))
+                times[name].append(timed(command, args.threads))
                 print(f"run {run} {name:8s} {times[name][-1]:7.2f} s  (load average {load:.1f} before)", flush=True)
     medians = {name: statistics.median(values) for name, values in times.items()}
     for name, values in times.items():

@@ -1,6 +1,7 @@
 """Time to the first training step: `tui-ae train` in fresh processes, timed from inside each one.
 
-    python benchmarks/first_step.py --data-dir ../shared/data [--runs 7] [--device cpu] [-- more train options]
+    python benchmarks/first_step.py --data-dir ../shared/data [--runs 7] [--device cpu] [--threads N]
+                                    [-- more train options]
 
 Each run starts `tui-ae train` (as the console script does, through tui_ae.cli.main) in a new
 Python process, with timers put around the product's own functions from outside (the package
@@ -125,13 +126,14 @@ main()
 """
 
 
-def one_run(argv: list[str], device: str, to_the_end: bool) -> dict:
+def one_run(argv: list[str], device: str, to_the_end: bool, threads: int | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "figures.json"
         args = [*argv, "--device", device, "--out", f"{tmp}/m.safetensors"]
+        env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
         spawned = time.perf_counter()
         done = subprocess.run([sys.executable, "-c", CHILD, str(out), "end" if to_the_end else "first", "train", *args],
-                              capture_output=True, text=True)  # fmt: skip
+                              capture_output=True, text=True, env=env)  # fmt: skip
         figures = json.loads(out.read_text()) if out.exists() else {}
         if "spent" not in figures or done.returncode:
             sys.exit(f"the run failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
@@ -154,6 +156,7 @@ def main() -> None:
     parser.add_argument("--model", choices=["ae", "vae"], default="ae")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS (default: torch's, one a core)")
     parser.add_argument("--modules", action="store_true", help="list the modules imported by the first step")
     parser.add_argument("--to-the-end", action="store_true", help="train on; report the modules imported by the end")
     parser.add_argument("extra", nargs="*", help="more train options, after --, e.g. -- --recipe best")
@@ -162,10 +165,10 @@ def main() -> None:
     # The package's bytecode, as an installed tui-ae has it (pip compiles it; so does a first start unless
     # PYTHONDONTWRITEBYTECODE is set, as here): otherwise every start compiles each module of it.
     compileall.compile_dir(Path(__file__).parent.parent / "tui_ae", quiet=1)
-    print(machine_line())
+    print(machine_line() + (f"; OMP_NUM_THREADS={args.threads}" if args.threads else ""))
     print(f"`tui-ae train {' '.join(argv)} --device {args.device}`, {args.runs} fresh processes "
           f"(PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r})")  # fmt: skip
-    runs = [one_run(argv, args.device, args.to_the_end) for _ in range(args.runs)]
+    runs = [one_run(argv, args.device, args.to_the_end, args.threads) for _ in range(args.runs)]
     names = [name for name, value in runs[0].items() if isinstance(value, float)]
     for name in names:
         values = [run[name] for run in runs]
