@@ -19,6 +19,7 @@ run and as medians over --runs:
 - whether torch._dynamo or sympy had been imported by then (neither should be).
 
 --modules prints, for the first run, every module imported by the end of the first step.
+It runs older trees too (before issue 16, build_optimizer made torch's AdamW): copy it into one.
 --to-the-end lets each run train to its end (CUDA: past the capture and the replays, through
 the checkpoints) and reports the modules imported by then instead.
 """
@@ -90,8 +91,8 @@ PATCHES = {
                               setattr(m, "read_split", timed("read the IDX files", m.read_split)),
                               setattr(m, "train_val_split", timed("split and loaders", m.train_val_split)),
                               setattr(m, "DeviceLoader", timed("split and loaders", m.DeviceLoader))],
-    "tui_ae.train": lambda m: [setattr(m, "build_model", timed("model and optimizer", m.build_model)),
-                               setattr(m, "AdamW", timed("model and optimizer", m.AdamW))],
+    "tui_ae.train": lambda m: [setattr(m, name, timed("model and optimizer", getattr(m, name)))
+                               for name in ("build_model", "AdamW", "build_optimizer") if hasattr(m, name)],
     "tui_ae.step": lambda m: setattr(m.TrainStep, "__call__", first_step(m.TrainStep.__call__)),
 }
 
