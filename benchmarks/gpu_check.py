@@ -10,6 +10,8 @@
 2. bf16 on: the validation loss after one epoch of train(), captured against eager. Goal: within 1%.
 3. Resume: two epochs of train() in one go, against one epoch and a resumed second,
    both captured: the AE's weights alike, the VAE's validation loss within its sampling noise.
+   Then the AE again with torch.backends.cudnn.deterministic = True: is its resume exact then,
+   and what does that cost in training images per second (epoch 2 of the whole runs)?
 4. NaN: weights that turn NaN after epoch 1 stop a captured run in epoch 2 as on the CPU,
    keeping the checkpoint of epoch 1.
 Every check prints PASS or FAIL and its figures; a check that breaks does not stop the others.
@@ -28,7 +30,9 @@ from tui_ae import checkpoint, data
 from tui_ae.config import TrainConfig
 from tui_ae.errors import NonFiniteLoss
 from tui_ae.models import build_model
-from tui_ae.step import TrainStep, build_optimizer, capture, keep_lr_tensor
+from tui_ae.optim import AdamW
+from tui_ae.schedule import Schedule
+from tui_ae.step import TrainStep, capture
 from tui_ae.train import EpochDone, Started, train
 
 DEVICE = torch.device("cuda")
@@ -57,19 +61,16 @@ def run_steps(kind: str, images: torch.Tensor, batches: list[torch.Tensor], grap
     """(per-step metrics (steps, metrics), parameters after) of one seeded run."""
     torch.manual_seed(0)
     model = build_model(kind).to(DEVICE).train()
-    optimizer = build_optimizer(model, 2e-3, 0.0, DEVICE)
-    lr = optimizer.param_groups[0]["lr"]
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, 2e-3, total_steps=len(batches), cycle_momentum=False)
-    keep_lr_tensor(optimizer.param_groups[0], lr)
+    optimizer = AdamW(model.parameters(), 2e-3, 0.0, DEVICE)
+    schedule = Schedule(2e-3, len(batches), one_cycle=True)  # as train() runs it: the lr in a device tensor
     step = TrainStep(model, optimizer, images, grad_clip=1.0, amp=False)
     run = capture(step, batches[0]) if graphs else step
     per_step = []
     for i, idx in enumerate(batches):
         if kind == "vae":
             model.kl_weight.fill_(min(1.0, (i + 1) / (len(batches) / 2)))
+        optimizer.set(schedule.lr(i), schedule.beta1(i))
         run(idx)
-        scheduler.step()
-        keep_lr_tensor(optimizer.param_groups[0], lr)
         per_step.append(step.sums / len(idx))  # a new tensor: this step's metrics
         step.sums.zero_()  # in place: a captured graph adds into this very tensor
     return torch.stack(per_step).cpu(), [p.detach().cpu().clone() for p in model.parameters()]
@@ -116,29 +117,45 @@ def bf16_agrees(kind: str, data_dir: Path, tmp: Path) -> None:
            f"notices {notices}")  # fmt: skip
 
 
-def resume_continues(kind: str, data_dir: Path, tmp: Path) -> None:
+def resume_continues(kind: str, data_dir: Path, tmp: Path, label: str = "") -> float:
     """Whole runs twice (their spread is the noise: cuDNN's float32 kernels are not all bitwise
-    deterministic, and 1,500 steps at lr 1e-2 amplify their last bits), against one epoch and a resume."""
-    whole = events(config(tmp, f"{kind}-whole", kind, data_dir, recipe="best", epochs=2))
-    again = events(config(tmp, f"{kind}-again", kind, data_dir, recipe="best", epochs=2))
-    for event in train(config(tmp, f"{kind}-parts", kind, data_dir, recipe="best", epochs=2), notify=print):
+    deterministic, and 1,500 steps at lr 1e-2 amplify their last bits), against one epoch and a resume.
+    Returns the first whole run's training images per second in its epoch 2."""
+    name = f"{kind}{label}"
+    whole = events(config(tmp, f"{name}-whole", kind, data_dir, recipe="best", epochs=2))
+    again = events(config(tmp, f"{name}-again", kind, data_dir, recipe="best", epochs=2))
+    for event in train(config(tmp, f"{name}-parts", kind, data_dir, recipe="best", epochs=2), notify=print):
         if isinstance(event, EpochDone):
             break
-    resumed = events(config(tmp, f"{kind}-parts", kind, data_dir, resume=True))
+    resumed = events(config(tmp, f"{name}-parts", kind, data_dir, resume=True))
 
-    def weights_diff(name: str) -> float:
-        a, _, _ = checkpoint.load(tmp / f"{kind}-whole.safetensors")
-        b, _, _ = checkpoint.load(tmp / f"{kind}-{name}.safetensors")
+    def weights_diff(other: str) -> float:
+        a, _, _ = checkpoint.load(tmp / f"{name}-whole.safetensors")
+        b, _, _ = checkpoint.load(tmp / f"{name}-{other}.safetensors")
         return max((x - y).abs().max().item() for x, y in zip(a.state_dict().values(), b.state_dict().values()))
 
     diff, noise = weights_diff("parts"), weights_diff("again")
     vw, va, vr = whole[-1].val["loss"], again[-1].val["loss"], resumed[-1].val["loss"]
-    ok = resumed[0].cuda_graphs and checkpoint.read_header(tmp / f"{kind}-parts.safetensors").meta["epochs_done"] == 2
+    ok = resumed[0].cuda_graphs and checkpoint.read_header(tmp / f"{name}-parts.safetensors").meta["epochs_done"] == 2
     exact = kind == "ae" and noise == 0  # then the resumed run must be exact too
     ok = ok and (diff == 0 if exact else abs(vw - vr) / vw <= max(0.01, 2 * abs(vw - va) / vw))
-    report(f"{kind.upper()} resume, best recipe, 1 + 1 epochs", ok,
+    rate = checkpoint.read_header(tmp / f"{name}-whole.safetensors").meta["history"][-1]["images_per_second"]
+    report(f"{kind.upper()}{label} resume, best recipe, 1 + 1 epochs", ok,
            f"weights max abs diff resumed {diff:.2e} (two whole runs: {noise:.2e}); val loss whole {vw:.6g}, "
-           f"again {va:.6g}, resumed {vr:.6g}; resumed captured {resumed[0].cuda_graphs}")  # fmt: skip
+           f"again {va:.6g}, resumed {vr:.6g}; resumed captured {resumed[0].cuda_graphs}; "
+           f"epoch 2 at {rate:,} img/s")  # fmt: skip
+    return rate
+
+
+def deterministic_resume(data_dir: Path, tmp: Path, default_rate: float | None) -> None:
+    """The AE's resume with cuDNN's deterministic kernels: exact, and at what cost in throughput."""
+    torch.backends.cudnn.deterministic = True
+    try:
+        rate = resume_continues("ae", data_dir, tmp, label=" cudnn.deterministic")
+    finally:
+        torch.backends.cudnn.deterministic = False
+    cost = f"{rate / default_rate:.3f}x the default's {default_rate:,} img/s" if default_rate else "no default rate"
+    print(f"      cudnn.deterministic: epoch 2 at {rate:,} img/s, {cost}", flush=True)
 
 
 def nan_stops(data_dir: Path, tmp: Path) -> None:
@@ -173,13 +190,15 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{torch.cuda.get_device_name()}; torch {torch.__version__}", flush=True)
     images = train_images(args.data_dir)
+    rates: list[float] = []  # the AE's default resume run's, for the deterministic one's cost
     with tempfile.TemporaryDirectory() as tmp:
         checks = [
             lambda: same_losses("ae", images, args.steps),
             lambda: same_losses("vae", images, args.steps),
             lambda: bf16_agrees("ae", args.data_dir, Path(tmp)),
             lambda: bf16_agrees("vae", args.data_dir, Path(tmp)),
-            lambda: resume_continues("ae", args.data_dir, Path(tmp)),
+            lambda: rates.append(resume_continues("ae", args.data_dir, Path(tmp))),
+            lambda: deterministic_resume(args.data_dir, Path(tmp), rates[0] if rates else None),
             lambda: resume_continues("vae", args.data_dir, Path(tmp)),
             lambda: nan_stops(args.data_dir, Path(tmp)),
         ]

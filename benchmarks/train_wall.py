@@ -39,7 +39,7 @@ def start_up_costs() -> None:
     """Seconds of a bare Python that imports torch, then also torch._dynamo, then makes a CUDA context."""
     steps = {
         "python -c 'import torch'": "import torch",
-        "... and import torch._dynamo (what torch.optim imports)": "import torch, torch._dynamo",
+        "... and import torch._dynamo (now only --compile does)": "import torch, torch._dynamo",
         "... and create a CUDA context": "import torch; torch.zeros(1, device='cuda')",
     }
     for label, code in steps.items():

@@ -89,21 +89,82 @@ class CommandRun:
 
 
 def run_command(
-    *args, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300, stdout=subprocess.PIPE
+    *args,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+    stdout=subprocess.PIPE,
+    terminal: Terminal | None = None,
 ) -> CommandRun:
     """`tui-ae ARGS` in a new Python process started in cwd, with this checkout's package first on its path.
 
     Its output is captured, unless stdout names another file (a descriptor or a file object) to write it to.
+    With a terminal, the process runs in a pseudo-terminal of its size, and is sent its keys once its
+    output has shown what the terminal waits for (stdout then holds that output, stderr nothing).
     """
     record = Path(cwd) / ".modules.json"
     environment = {**os.environ, **(env or {})}
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), environment.get("PYTHONPATH")]))
     command = [sys.executable, "-c", _RECORDING_MAIN, str(record), *map(str, args)]
-    done = subprocess.run(command, stdout=stdout, stderr=subprocess.PIPE, text=True, env=environment, cwd=cwd,
-                          timeout=timeout)  # fmt: skip
+    if terminal is None:
+        done = subprocess.run(
+            command, stdout=stdout, stderr=subprocess.PIPE, text=True, env=environment, cwd=cwd, timeout=timeout
+        )
+        returncode, out, err = done.returncode, done.stdout or "", done.stderr
+    else:
+        returncode, out, err = terminal.run(command, environment, cwd, timeout), terminal.output, ""
     modules = set(json.loads(record.read_text())) if record.exists() else set()
     record.unlink(missing_ok=True)
-    return CommandRun(done.returncode, done.stdout or "", done.stderr, modules)
+    return CommandRun(returncode, out, err, modules)
+
+
+ESCAPES = re.compile(rb"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|[@-Z\\-_])")
+
+
+@dataclass
+class Terminal:
+    """A pseudo-terminal for run_command: when `wait_for` shows in the output (escape sequences left out), it
+    types `keys`."""
+
+    wait_for: bytes
+    keys: bytes
+    size: tuple[int, int] = (120, 40)  # columns, rows
+    output: str = ""  # what the program wrote, escape sequences left out
+
+    def run(self, command: list[str], env: dict[str, str], cwd: Path, timeout: float) -> int:
+        """The exit code; TimeoutError (the process killed) when `wait_for` or the exit does not come in time."""
+        import fcntl
+        import pty
+        import select
+        import struct
+        import termios
+        import time
+
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", self.size[1], self.size[0], 0, 0))
+        env = {**env, "TERM": "xterm-256color"}
+        process = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd)
+        os.close(slave)
+        deadline, raw, sent = time.monotonic() + timeout, b"", False
+        try:
+            while process.poll() is None or select.select([master], [], [], 0)[0]:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no {self.wait_for!r} and no exit in {timeout} s: {raw[-500:]!r}")
+                if select.select([master], [], [], 0.05)[0]:
+                    try:
+                        raw += os.read(master, 1 << 16)
+                    except OSError:  # the program closed the terminal: it has ended
+                        break
+                if not sent and self.wait_for in ESCAPES.sub(b"", raw):
+                    os.write(master, self.keys)
+                    sent = True
+            return process.wait(timeout=max(1.0, deadline - time.monotonic()))
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            os.close(master)
+            self.output = ESCAPES.sub(b"", raw).decode(errors="replace")
 
 
 # -- The training display's tests (test_strip_above.py, test_progress.py) -------------------------------------

@@ -14,6 +14,7 @@ from tui_ae import checkpoint
 from tui_ae.checkpoint_writer import CheckpointWriter
 from tui_ae.errors import CheckpointError
 from tui_ae.models import build_model
+from tui_ae.optim import AdamW
 
 META = {"dataset": "mnist", "data_source": "test", "epochs_done": 1, "best_val_loss": 0.5, "history": [], "config": {}}
 
@@ -21,7 +22,7 @@ META = {"dataset": "mnist", "data_source": "test", "epochs_done": 1, "best_val_l
 def _trained_pair(kind: str = "vae"):
     torch.manual_seed(0)
     model = build_model(kind, latent_dim=2)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    optimizer = AdamW(model.parameters(), 1e-3, 0.0, torch.device("cpu"))
     _, losses = model(torch.rand(8, 1, 28, 28))
     losses["loss"].backward()
     optimizer.step()
@@ -44,10 +45,10 @@ def test_round_trip_keeps_weights_optimizer_map_and_metadata(tmp_path, kind):
     assert header.kind == kind and header.model_args == {"latent_dim": 2} and header.meta == META
     z = torch.randn(3, 2)
     assert torch.equal(loaded.decode(z), model.eval().decode(z))
-    fresh = torch.optim.Adam(loaded.parameters(), lr=1e-3)
+    fresh = AdamW(loaded.parameters(), 1e-3, 0.0, torch.device("cpu"))
     fresh.load_state_dict(optimizer_state)
-    for before, after in zip(optimizer.state.values(), fresh.state.values()):
-        assert torch.equal(before["exp_avg"], after["exp_avg"]) and torch.equal(before["step"], after["step"])
+    for before, after in zip(optimizer.state_tensors(), fresh.state_tensors(), strict=True):
+        assert torch.equal(before, after)
 
     header2, stored = checkpoint.read_codes(path)
     assert header2.meta == META

@@ -1,13 +1,16 @@
+import json
 import math
 
 import numpy as np
 import pytest
 import torch
 from conftest import explorer_meta, write_fake_mnist
+from safetensors import safe_open
+from safetensors.numpy import load_file, save_file
 
 from tui_ae import checkpoint
 from tui_ae.config import SAMPLE_SOURCE, TrainConfig
-from tui_ae.errors import NonFiniteLoss, TuiAeError
+from tui_ae.errors import CheckpointError, NonFiniteLoss, TuiAeError
 from tui_ae.evaluation import evaluate_checkpoint
 from tui_ae.metrics_log import metrics_path
 from tui_ae.models import build_model
@@ -63,6 +66,37 @@ def test_resume_continues_the_epochs_and_the_optimizer(tiny_mnist, tmp_path):
     assert [h["epoch"] for h in header.meta["history"]] == [1, 2]
     assert optimizer_state["state"][0]["step"].item() == 14  # 7 steps per epoch, carried over
     with pytest.raises(TuiAeError, match="already trained 2 epochs"):
+        list(train(_config(tiny_mnist, tmp_path, epochs=2, resume=True)))
+
+
+def _stopped_after_epoch_1(config: TrainConfig) -> None:
+    for event in train(config):
+        if isinstance(event, EpochDone):
+            break  # as Ctrl-C in epoch 2
+
+
+def test_a_one_cycle_run_resumes_only_on_the_steps_it_was_planned_for(tiny_mnist, tmp_path):
+    config = _config(tiny_mnist, tmp_path, schedule="onecycle", epochs=2)
+    _stopped_after_epoch_1(config)
+    before = config.out.read_bytes()
+    bigger = write_fake_mnist(tmp_path / "bigger", n_train=500)  # 400 training images: 13 steps an epoch, not 7
+    with pytest.raises(TuiAeError, match="planned for 14 steps, and this run would take 26: resume it on the data"):
+        list(train(_config(bigger, tmp_path, epochs=2, resume=True)))
+    assert config.out.read_bytes() == before  # refused, and nothing lost
+    events = list(train(_config(tiny_mnist, tmp_path, epochs=2, resume=True)))
+    assert [e.epoch for e in events if isinstance(e, EpochDone)] == [2]
+    assert checkpoint.read_header(config.out).meta["scheduler"] == {"total_steps": 14, "last_epoch": 14,
+                                                                   "cycle_momentum": False}  # fmt: skip
+
+
+def test_a_checkpoint_without_its_schedules_state_is_refused_in_one_line(tiny_mnist, tmp_path):
+    config = _config(tiny_mnist, tmp_path, schedule="onecycle", epochs=2)
+    _stopped_after_epoch_1(config)
+    with safe_open(str(config.out), framework="numpy") as f:
+        doc = json.loads(f.metadata()["tui_ae"])
+    doc["meta"]["scheduler"] = {"total_steps": 14}  # as a hand-edited file might have it
+    save_file(load_file(str(config.out)), str(config.out), metadata={"tui_ae": json.dumps(doc)})
+    with pytest.raises(CheckpointError, match="cannot be resumed: its scheduler state lacks total_steps, last_epoch"):
         list(train(_config(tiny_mnist, tmp_path, epochs=2, resume=True)))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -21,10 +22,11 @@ from rich.text import Text
 from tui_ae.config import TrainConfig
 from tui_ae.errors import Interrupted
 from tui_ae.fitted_table import FittedTable, Row
-from tui_ae.preview import PreviewStrip
-from tui_ae.render import ColorMode, detect_color_mode
-from tui_ae.strip_above import StripAbove
 from tui_ae.train import EpochDone, Started, Step, train
+
+if TYPE_CHECKING:  # the strip's modules are imported only where a strip is drawn: not before every first step
+    from tui_ae.render import ColorMode
+    from tui_ae.strip_above import StripAbove
 
 SHOWN = {"ae": ("loss",), "vae": ("loss", "recon", "kl")}  # running metrics on the bar
 
@@ -81,6 +83,18 @@ def training_progress(console: Console) -> Progress:
     )
 
 
+def _strip_above(console: Console, config: TrainConfig, color_mode: ColorMode | None) -> StripAbove | None:
+    """The preview strip above the bar, on a terminal with the preview on; its colours as given, or as the
+    environment says."""
+    if not (console.is_terminal and config.preview):
+        return None
+    from tui_ae.preview import PreviewStrip
+    from tui_ae.render import detect_color_mode
+    from tui_ae.strip_above import StripAbove
+
+    return StripAbove(console, PreviewStrip(color_mode or detect_color_mode()))
+
+
 def _interrupted(done: list[EpochDone], config: TrainConfig) -> Interrupted:
     """What Ctrl-C leaves on disk, said in one line."""
     if done:
@@ -96,11 +110,11 @@ def run(config: TrainConfig, console: Console, color_mode: ColorMode | None = No
     """Train with a progress display; the epochs done, or Interrupted on Ctrl-C."""
     # Closing the generator, also on Ctrl-C in the display, finishes the last checkpoint's write (or raises its error).
     with contextlib.closing(train(config, notify=lambda message: console.print(message, markup=False))) as events:
-        return display(events, config, console, color_mode or detect_color_mode())
+        return display(events, config, console, color_mode)
 
 
 def display(
-    events: Iterable[Started | Step | EpochDone], config: TrainConfig, console: Console, color_mode: ColorMode
+    events: Iterable[Started | Step | EpochDone], config: TrainConfig, console: Console, color_mode: ColorMode | None
 ) -> list[EpochDone]:
     """Draw train()'s events as they come; the epochs done, or Interrupted on Ctrl-C.
 
@@ -108,7 +122,7 @@ def display(
     is only stored here, and an epoch's line held: Rich's refresh thread builds the strip
     and writes both (strip_above.py).
     """
-    above = StripAbove(console, PreviewStrip(color_mode)) if console.is_terminal and config.preview else None
+    above = _strip_above(console, config, color_mode)
     say = above.hold if above is not None else console.print
     progress = training_progress(console)
     done: list[EpochDone] = []

@@ -11,8 +11,8 @@ What a graph needs, and how it is met here:
 - Fixed addresses: the batch's indices are copied into a static buffer before each
   replay, and the images are gathered inside the graph from the split held on the device.
 - Values that change between steps live in device tensors the graph reads: the
-  learning rate (AdamW with capturable=True and a tensor lr, which the scheduler fills
-  in place) and the VAE's KL weight.
+  learning rate (optim.AdamW, fused and capturable on CUDA, fills its lr tensor in
+  place) and the VAE's KL weight. Adam's beta1 is read at capture: it must not change.
 - No host syncs: the metrics accumulate on the device; the loop reads them every few steps.
 - The VAE's noise: torch.randn inside a graph draws fresh numbers on each replay, from
   the same Philox stream an eager run uses.
@@ -25,44 +25,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from tui_ae.optim import AdamW
+
 Metrics = dict[str, float]
-
-
-def build_optimizer(model: nn.Module, lr: float, weight_decay: float, device: torch.device) -> torch.optim.AdamW:
-    """AdamW (Adam when weight_decay is 0); on CUDA fused, capturable, with its lr a device tensor.
-
-    Eager CUDA runs use the same flags as captured ones, so the two paths do the same arithmetic.
-    """
-    if device.type != "cuda":
-        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    lr_tensor = torch.tensor(lr, dtype=torch.float32, device=device)
-    return torch.optim.AdamW(model.parameters(), lr=lr_tensor, weight_decay=weight_decay, fused=True, capturable=True)
-
-
-def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict) -> None:
-    """Load a saved state, keeping this run's implementation flags and lr tensor.
-
-    load_state_dict replaces the param groups, flags included, and puts Adam's step
-    counts on the device only when the loaded group says fused or capturable: so this
-    run's flags go into the saved groups first, and its lr tensor back in afterwards.
-    """
-    flags = {key: optimizer.param_groups[0][key] for key in ("fused", "foreach", "capturable")}
-    lrs = [group["lr"] for group in optimizer.param_groups]
-    groups = [{**group, **flags} for group in state["param_groups"]]
-    optimizer.load_state_dict({"state": state["state"], "param_groups": groups})
-    for group, lr in zip(optimizer.param_groups, lrs):
-        keep_lr_tensor(group, lr)
-
-
-def keep_lr_tensor(group: dict, lr: torch.Tensor | float) -> None:
-    """Make group["lr"] the tensor `lr` again, holding the group's current value.
-
-    A captured graph reads the lr through that tensor's address; a scheduler or a
-    state load that put a plain float there would silently freeze it.
-    """
-    if isinstance(lr, torch.Tensor) and group["lr"] is not lr:
-        lr.fill_(float(group["lr"]))
-        group["lr"] = lr
 
 
 @dataclass
@@ -70,7 +35,7 @@ class Snapshot:
     """What warm-up steps change, to undo them: weights, optimizer state, the CUDA RNG."""
 
     params: list[torch.Tensor]
-    optimizer_state: dict[nn.Parameter, dict[str, torch.Tensor]]
+    optimizer_state: list[torch.Tensor]  # AdamW.state_tensors()
     rng: torch.Tensor  # the state of the device's default generator (the VAE's noise)
 
 
@@ -80,7 +45,7 @@ class TrainStep:
     def __init__(
         self,
         model: nn.Module,
-        optimizer: torch.optim.Optimizer,
+        optimizer: AdamW,
         images: torch.Tensor,  # (N, 28, 28) uint8, on the device
         *,
         grad_clip: float = 0.0,
@@ -99,7 +64,7 @@ class TrainStep:
 
     def __call__(self, idx: torch.Tensor) -> None:
         x = self.images[idx].unsqueeze(1).float().div_(255)  # (B, 1, 28, 28)
-        self.optimizer.zero_grad(set_to_none=True)
+        self.optimizer.zero_grad()
         with self.autocast:
             _, losses = self.forward(x)
         losses["loss"].backward()
@@ -113,24 +78,17 @@ class TrainStep:
         return dict(zip(self.names, (self.sums / images).tolist()))
 
     def snapshot(self) -> Snapshot:
-        state = {p: {k: v.clone() for k, v in s.items() if torch.is_tensor(v)} for p, s in self.optimizer.state.items()}
+        state = [tensor.clone() for tensor in self.optimizer.state_tensors()]
         rng = torch.cuda.get_rng_state(self.images.device) if self.images.is_cuda else torch.get_rng_state()
         return Snapshot([p.detach().clone() for p in self.model.parameters()], state, rng)
 
     @torch.no_grad()
     def restore(self, snapshot: Snapshot) -> None:
-        """Back to the snapshot, in place (a captured graph holds these tensors' addresses).
-
-        State the snapshot did not have (a new run's first step creates it) goes back to
-        zeros, which is what Adam starts from.
-        """
+        """Back to the snapshot, in place (a captured graph holds these tensors' addresses)."""
         for param, saved in zip(self.model.parameters(), snapshot.params):
             param.copy_(saved)
-        for param, state in self.optimizer.state.items():
-            saved = snapshot.optimizer_state.get(param, {})
-            for key, value in state.items():
-                if torch.is_tensor(value):
-                    value.copy_(saved[key]) if key in saved else value.zero_()
+        for tensor, saved in zip(self.optimizer.state_tensors(), snapshot.optimizer_state):
+            tensor.copy_(saved)
         self.sums.zero_()
         if self.images.is_cuda:
             torch.cuda.set_rng_state(snapshot.rng, self.images.device)
@@ -186,5 +144,5 @@ def record(step: TrainStep, idx: torch.Tensor, warmups: int) -> tuple[torch.cuda
     static_idx = idx.clone()
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph, stream=side):  # the warm-ups' stream, whose library handles are set up
-        step(static_idx)  # its zero_grad(set_to_none) lets backward allocate the gradients in the graph's pool
+        step(static_idx)  # its zero_grad (to None) lets backward allocate the gradients in the graph's pool
     return graph, static_idx

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import importlib
 import math
-import threading
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import asdict, dataclass
@@ -28,11 +26,13 @@ from tui_ae import checkpoint, data
 from tui_ae import step as step_module
 from tui_ae.checkpoint_writer import CheckpointWriter
 from tui_ae.config import TrainConfig, resolve_device
-from tui_ae.errors import NonFiniteLoss, TuiAeError
+from tui_ae.errors import CheckpointError, NonFiniteLoss, TuiAeError
 from tui_ae.evaluation import codes, evaluate
 from tui_ae.metrics_log import write_metrics
 from tui_ae.models import build_model
-from tui_ae.step import GraphedStep, Metrics, TrainStep, build_optimizer, keep_lr_tensor, load_optimizer_state
+from tui_ae.optim import AdamW
+from tui_ae.schedule import Schedule, saved_steps
+from tui_ae.step import GraphedStep, Metrics, TrainStep
 
 
 @dataclass
@@ -128,27 +128,25 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
         write_metrics(path, history)
 
     raw_dir, source = data.locate(config.dataset, config.data_dir, notify=notify)
-    importing = _import_in_background("torch._dynamo")
     train_set, val_set = data.train_val_split(data.read_split(raw_dir, "train", source))
     train_loader = data.DeviceLoader(train_set, config.batch_size, device, shuffle=True, seed=config.seed)
     val_loader = data.DeviceLoader(val_set, 4096, device, shuffle=False)
     model.to(device).train()
     set_kl_weight(model, config, epoch=1, fraction=0.0)
-    graphs = _graphs_wanted(config, device, header, notify)
-    importing.join()
-    optimizer = build_optimizer(model, config.lr, config.weight_decay, device)
-    lr = optimizer.param_groups[0]["lr"]  # on CUDA a device tensor, which a captured step reads
-    scheduler = _scheduler(optimizer, config, len(train_loader), cycle_momentum=not graphs)
+    schedule, steps_done = _schedule(config, len(train_loader), header)
+    graphs = _graphs_wanted(config, device, schedule, notify)
+    optimizer = AdamW(model.parameters(), config.lr, config.weight_decay, device)
     if optimizer_state is not None:
-        load_optimizer_state(optimizer, optimizer_state)
-        if scheduler is not None:
-            scheduler.load_state_dict(header.meta["scheduler"])
-    keep_lr_tensor(optimizer.param_groups[0], lr)
+        try:
+            optimizer.load_state_dict(optimizer_state)
+        except ValueError as e:
+            raise CheckpointError(f"{path} cannot be resumed: {e}") from None
+    optimizer.set(schedule.lr(steps_done), schedule.beta1(steps_done))  # what the capture's warm-ups use
     forward = torch.compile(model) if config.compile else model
     step = TrainStep(model, optimizer, train_loader.images, grad_clip=config.grad_clip, amp=config.amp,
                      forward=forward)  # fmt: skip
     run = _captured(step, train_loader, notify) if graphs else step
-    loop = _Loop(config, model, step, run, optimizer, scheduler, lr, train_loader)
+    loop = _Loop(config, model, step, run, optimizer, schedule, steps_done, train_loader)
     preview = _Previewer(model, val_set, device) if config.preview else None
 
     if loop.captured:
@@ -171,10 +169,10 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
             val_metrics = evaluate(model, val_loader)
             check(val_metrics, epoch)
             seconds = time.perf_counter() - started
-            history.append({"epoch": epoch, "train": train_metrics, "val": val_metrics, "lr": loop.current_lr(),
+            history.append({"epoch": epoch, "train": train_metrics, "val": val_metrics, "lr": loop.next_lr(),
                             "seconds": round(seconds, 3), "train_seconds": round(train_seconds, 3),
                             "images_per_second": round(seen / train_seconds), "device": str(device)})  # fmt: skip
-            meta = _meta(config, source, history, scheduler, cuda_graphs=loop.captured)
+            meta = _meta(config, source, history, schedule.state(loop.steps_done), cuda_graphs=loop.captured)
             writer.save(path, model, meta, optimizer, encode_all(model, val_loader), metrics=history)
             warning = None
             if not warned and _collapsed(config, epoch, train_metrics, val_metrics):
@@ -200,24 +198,6 @@ def _long_lived_objects_frozen() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
-
-
-def _import_in_background(module: str) -> threading.Thread:
-    """Start importing a module the run needs soon, in a thread, and return the thread.
-
-    torch.optim imports torch._dynamo when its first optimizer is built: seconds of Python,
-    which would otherwise add to the seconds of reading the data and creating the CUDA
-    context. Those release the GIL, so the import runs meanwhile. (If it fails here, the
-    optimizer's own import raises the error, in the main thread.)
-    """
-
-    def load() -> None:
-        with contextlib.suppress(Exception):
-            importlib.import_module(module)
-
-    thread = threading.Thread(target=load, name=f"import {module}", daemon=True)
-    thread.start()
-    return thread
 
 
 COLLAPSE_NATS = 0.1  # a KL below this, per image, means the codes carry next to nothing
@@ -246,17 +226,18 @@ class _Loop:
     model: torch.nn.Module
     step: TrainStep
     run: TrainStep | GraphedStep  # the step itself, or its capture
-    optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None
-    lr: torch.Tensor | float
+    optimizer: AdamW
+    schedule: Schedule
+    steps_done: int  # over the whole run, resumed ones included: the schedule's clock
     loader: data.DeviceLoader
 
     @property
     def captured(self) -> bool:
         return self.run is not self.step
 
-    def current_lr(self) -> float:
-        return float(self.optimizer.param_groups[0]["lr"])
+    def next_lr(self) -> float:
+        """The lr of the next step, which the history records as the epoch's (as OneCycleLR's last lr was)."""
+        return self.schedule.lr(self.steps_done)
 
     def epoch(self, epoch: int, log_every: int, check) -> Generator[Step, None, tuple[Metrics, int]]:
         """The epoch's steps, yielding a Step every log_every of them; returns (running means, images seen)."""
@@ -268,10 +249,9 @@ class _Loop:
         for i, idx in enumerate(batches, 1):
             if self.config.kl_warmup:
                 set_kl_weight(self.model, self.config, epoch, i / len(batches))
+            self.optimizer.set(self.schedule.lr(self.steps_done), self.schedule.beta1(self.steps_done))
             self.run(idx)
-            if self.scheduler is not None:
-                self.scheduler.step()
-                keep_lr_tensor(self.optimizer.param_groups[0], self.lr)
+            self.steps_done += 1
             seen += len(idx)
             if i % log_every == 0 or i == len(batches):
                 metrics = self.step.means(seen)  # a device sync
@@ -302,30 +282,38 @@ class _Previewer:
         return Preview(self.labels, self.originals, reconstructions.cpu().numpy())
 
 
-def _graphs_wanted(config: TrainConfig, device: torch.device, header, notify) -> bool:
-    """Whether to capture the step: on CUDA, unless turned off, compiled, or resuming a schedule graphs can't follow."""
+def _schedule(config: TrainConfig, steps_per_epoch: int, header) -> tuple[Schedule, int]:
+    """(the run's schedule, the steps it has taken): a new run's, or the one its checkpoint was following.
+
+    A one-cycle schedule spans exactly the steps the run takes. New runs keep beta1 at 0.9 on
+    every device (a captured step cannot vary it; BENCHMARKS.md, "One schedule on every path");
+    runs saved before that cycled it on the CPU, and go on doing so.
+    """
+    total = config.epochs * steps_per_epoch
+    if header is None:
+        return Schedule(config.lr, total, one_cycle=config.schedule == "onecycle"), 0
+    done = len(header.meta["history"]) * steps_per_epoch
+    if config.schedule != "onecycle":
+        return Schedule(config.lr, total, one_cycle=False), done
+    try:
+        saved_total, done, cycle_momentum = saved_steps(header.meta.get("scheduler"))
+    except ValueError as e:
+        raise CheckpointError(f"{config.checkpoint_path} cannot be resumed: {e}") from None
+    if saved_total != total:
+        raise TuiAeError(f"{config.checkpoint_path}'s one-cycle schedule was planned for {saved_total:,} steps, and "
+                         f"this run would take {total:,}: resume it on the data it was trained on")  # fmt: skip
+    return Schedule(config.lr, total, one_cycle=True, cycle_momentum=cycle_momentum), done
+
+
+def _graphs_wanted(config: TrainConfig, device: torch.device, schedule: Schedule, notify) -> bool:
+    """Whether to capture the step: on CUDA, unless turned off, compiled, or resuming a run whose beta1 cycles."""
     if not (config.cuda_graphs and step_module.graphs_available(device)) or config.compile:
         return False
-    saved = header.meta.get("scheduler") if header else None
-    if saved and saved.get("cycle_momentum"):
-        # Fused Adam reads beta1 once, at capture; this run's one-cycle schedule varies it every step.
+    if schedule.cycle_momentum:
+        # The fused step reads beta1 once, at capture; this run's schedule varies it every step.
         notify("this run's schedule cycles Adam's momentum, which a CUDA graph cannot follow: it resumes eagerly")
         return False
     return True
-
-
-def _scheduler(optimizer, config: TrainConfig, steps_per_epoch: int, cycle_momentum: bool):
-    """The one-cycle schedule over exactly the steps the run takes, or None for a constant lr.
-
-    Captured steps cannot follow OneCycleLR's momentum cycle (fused Adam reads beta1 at
-    capture), so with CUDA graphs it is off: beta1 stays Adam's 0.9. The checkpoint
-    records which (its scheduler state), and a resumed run keeps it.
-    """
-    if config.schedule != "onecycle":
-        return None
-    return torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, config.lr, total_steps=config.epochs * steps_per_epoch, cycle_momentum=cycle_momentum
-    )
 
 
 def _captured(step: TrainStep, loader: data.DeviceLoader, notify) -> TrainStep | GraphedStep:
@@ -335,11 +323,11 @@ def _captured(step: TrainStep, loader: data.DeviceLoader, notify) -> TrainStep |
         return step_module.capture(step, idx)
     except RuntimeError as e:  # what CUDA and the capture raise
         notify(f"CUDA graph capture failed, training eagerly instead: {str(e).splitlines()[0]}")
-        step.optimizer.zero_grad(set_to_none=True)
+        step.optimizer.zero_grad()
         return step
 
 
-def _meta(config: TrainConfig, source: str, history: list[dict], scheduler, cuda_graphs: bool) -> dict:
+def _meta(config: TrainConfig, source: str, history: list[dict], scheduler: dict | None, cuda_graphs: bool) -> dict:
     settings = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}
     return {
         "dataset": config.dataset,
@@ -349,7 +337,7 @@ def _meta(config: TrainConfig, source: str, history: list[dict], scheduler, cuda
         "history": history,
         "recipe": config.recipe,
         "config": settings,
-        "scheduler": scheduler.state_dict() if scheduler is not None else None,  # its tensors saved as floats
+        "scheduler": scheduler,  # Schedule.state(): None for a constant lr
         "cuda_graphs": cuda_graphs,
         "versions": {"tui_ae": tui_ae.__version__, "torch": torch.__version__, "numpy": np.__version__},
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
