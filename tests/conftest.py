@@ -255,8 +255,8 @@ def sample_validation_images(slot, data_dir):
     from tui_ae.data import SAMPLE_DIR, read_idx
     from tui_ae.tui.nearest import ValidationImages
 
-    images = read_idx(SAMPLE_DIR / "train-images-idx3-ubyte.gz")
-    labels = read_idx(SAMPLE_DIR / "train-labels-idx1-ubyte.gz")
+    images = read_idx(SAMPLE_DIR / "train-images-idx3-ubyte.gz", 3)
+    labels = read_idx(SAMPLE_DIR / "train-labels-idx1-ubyte.gz", 1)
     by_label = {label: np.flatnonzero(labels == label) for label in range(10)}
     rank = np.zeros(len(slot.labels), np.int64)
     for label in range(10):

@@ -11,8 +11,8 @@ def test_read_idx_plain_and_gzipped(tmp_path):
     images, _ = fake_digits(12, seed=3)
     write_idx(tmp_path / "a-idx3-ubyte", images)
     write_idx(tmp_path / "a-idx3-ubyte.gz", images)
-    np.testing.assert_array_equal(data.read_idx(tmp_path / "a-idx3-ubyte"), images)
-    np.testing.assert_array_equal(data.read_idx(tmp_path / "a-idx3-ubyte.gz"), images)
+    np.testing.assert_array_equal(data.read_idx(tmp_path / "a-idx3-ubyte", 3), images)
+    np.testing.assert_array_equal(data.read_idx(tmp_path / "a-idx3-ubyte.gz", 3), images)
 
 
 def test_read_idx_refuses_truncated_and_foreign_files(tmp_path):
@@ -20,10 +20,48 @@ def test_read_idx_refuses_truncated_and_foreign_files(tmp_path):
     write_idx(tmp_path / "full", images)
     (tmp_path / "short").write_bytes((tmp_path / "full").read_bytes()[:-100])
     (tmp_path / "png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
-    with pytest.raises(DataError, match="truncated"):
-        data.read_idx(tmp_path / "short")
-    with pytest.raises(DataError, match="not an IDX file"):
-        data.read_idx(tmp_path / "png")
+    (tmp_path / "tiny").write_bytes(b"\x00\x00")
+    with pytest.raises(DataError, match="short is truncated: expected 3136 values, found 3036"):
+        data.read_idx(tmp_path / "short", 3)
+    with pytest.raises(DataError, match="tiny is truncated: 2 bytes"):
+        data.read_idx(tmp_path / "tiny", 3)
+    with pytest.raises(DataError, match=r"png has the wrong magic number 2303741511 \(0x89504e47: not an IDX file"):
+        data.read_idx(tmp_path / "png", 3)
+
+
+def test_a_wrong_magic_number_is_said_as_such_not_as_a_truncated_file(tmp_path):
+    write_fake_raw(tmp_path, n_train=5)
+    raw = bytearray((tmp_path / "train-images-idx3-ubyte").read_bytes())
+    raw[3] = 1  # a labels file's magic number: read on as one, it would seem truncated (5 values, 3,928 found)
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(bytes(raw))
+    said = (
+        r"train-images-idx3-ubyte has the wrong magic number 2049 \(0x00000801: unsigned bytes in 1 dimension, "
+        r"labels\); expected 2051 \(0x00000803: unsigned bytes in 3 dimensions, images\)"
+    )
+    with pytest.raises(DataError, match=said):
+        data.read_split(tmp_path, "train", "x")
+    with pytest.raises(DataError, match=said):
+        data.read_idx_rows(tmp_path / "train-images-idx3-ubyte", np.array([0]))
+    with pytest.raises(DataError, match="t10k-images-idx3-ubyte has the wrong magic number 2051 .*; expected 2049"):
+        data.read_labels(tmp_path / "t10k-images-idx3-ubyte")  # images given for labels
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_labels_outside_0_to_9_are_refused_naming_the_file_and_the_first_bad_index(tmp_path, gz):
+    write_fake_raw(tmp_path, n_train=250, gz=gz)
+    name = "train-labels-idx1-ubyte" + ".gz" * gz
+    labels = data.read_labels(tmp_path / name).copy()
+    labels[[7, 9, 120]] = [200, 10, 11]
+    write_idx(tmp_path / name, labels)
+    said = f"{tmp_path / name} has label 200 at index 7: labels must be 0 to 9"
+    with pytest.raises(DataError, match=said):
+        data.read_split(tmp_path, "train", "x")
+    with pytest.raises(DataError, match=said):
+        data.read_validation_digits({"dataset": "mnist", "data_source": "x"}, data_dir=tmp_path)
+    labels[[7, 120]] = 3
+    write_idx(tmp_path / name, labels)
+    with pytest.raises(DataError, match="has label 10 at index 9:"):
+        data.read_split(tmp_path, "train", "x")
 
 
 @pytest.mark.parametrize("layout", ["MNIST/raw", "raw", "."])
@@ -106,7 +144,7 @@ def test_read_idx_rows_refuses_truncated_and_foreign_files(tmp_path):
     (tmp_path / "png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
     with pytest.raises(DataError, match="truncated"):
         data.read_idx_rows(tmp_path / "short", np.array([0]))
-    with pytest.raises(DataError, match="not an IDX file"):
+    with pytest.raises(DataError, match="png has the wrong magic number 2303741511"):
         data.read_idx_rows(tmp_path / "png", np.array([0]))
 
 

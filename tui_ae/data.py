@@ -29,6 +29,7 @@ FILES: dict[Split, tuple[str, str]] = {
 }
 TORCHVISION_CLASS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
 SAMPLE_DIR = Path(__file__).parent / "sample"  # 10,000 + 2,000 real MNIST digits; see its README
+IDX_UBYTE = 0x0800  # an IDX magic number: two zero bytes, 0x08 for unsigned bytes, then the number of dimensions
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 SPLIT_SEED = 42  # fixed, so every run validates on the same 12,000 images
 VAL_FRACTION = 0.2  # 48,000 / 12,000, as in the homework
@@ -51,8 +52,8 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("TUI_AE_DATA", Path.home() / ".cache" / "tui-ae" / "data"))
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """An IDX file (LeCun's MNIST format) of unsigned bytes, plain or gzipped.
+def read_idx(path: Path, ndim: int) -> np.ndarray:
+    """An IDX file (LeCun's MNIST format) of unsigned bytes in ndim dimensions, plain or gzipped.
 
     torchvision reads only the uncompressed files; the Debian package and the
     embedded sample are gzipped.
@@ -63,9 +64,7 @@ def read_idx(path: Path) -> np.ndarray:
             data = f.read()
     except (OSError, EOFError) as e:
         raise DataError(f"cannot read {path}: {e}") from None
-    if len(data) < 4 or data[0:3] != b"\x00\x00\x08":
-        raise DataError(f"{path} is not an IDX file of unsigned bytes")
-    ndim = data[3]
+    _check_magic(path, data[:4], ndim)
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     offset = 4 + 4 * ndim
     if len(data) - offset != math.prod(shape):
@@ -73,8 +72,40 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(shape)
 
 
+def _check_magic(path: Path, head: bytes, ndim: int) -> None:
+    """Refuse a file that does not start with the magic number of an IDX file of unsigned bytes in ndim dimensions.
+
+    Said as such: read on, a labels file given for images (or any other file) would only
+    seem to be truncated.
+    """
+    if len(head) < 4:
+        raise DataError(f"{path} is truncated: {len(head)} bytes, fewer than an IDX file's magic number")
+    magic, expected = int.from_bytes(head, "big"), IDX_UBYTE + ndim
+    if magic != expected:
+        raise DataError(f"{path} has the wrong magic number {_magic_text(magic)}; expected {_magic_text(expected)}")
+
+
+def _magic_text(magic: int) -> str:
+    """A magic number as LeCun's page writes it (decimal and hex), and what it announces."""
+    dims = magic - IDX_UBYTE
+    if 0 < dims < 256:
+        what = f"unsigned bytes in {dims} dimension{'s' * (dims > 1)}" + {1: ", labels", 3: ", images"}.get(dims, "")
+    else:
+        what = "not an IDX file of unsigned bytes"
+    return f"{magic} (0x{magic:08x}: {what})"
+
+
+def read_labels(path: Path) -> np.ndarray:
+    """An IDX file of labels, each 0 to 9: the ten classes of MNIST and of Fashion-MNIST."""
+    labels = read_idx(path, 1)
+    bad = np.flatnonzero(labels > 9)
+    if len(bad):
+        raise DataError(f"{path} has label {labels[bad[0]]} at index {bad[0]:,}: labels must be 0 to 9")
+    return labels
+
+
 def read_idx_rows(path: Path, rows: np.ndarray, chunk: int = 4096) -> np.ndarray:
-    """Only the given items (along the first axis, in the order given) of an IDX file of unsigned bytes.
+    """Only the given images (along the first axis, in the order given) of an IDX file of images.
 
     Read a chunk of items at a time, so that picking 12,000 of MNIST's 60,000 images never
     holds the other 48,000 in memory, even for a moment.
@@ -84,8 +115,7 @@ def read_idx_rows(path: Path, rows: np.ndarray, chunk: int = 4096) -> np.ndarray
     try:
         with opener(path, "rb") as f:
             head = f.read(4)
-            if len(head) < 4 or head[0:3] != b"\x00\x00\x08":
-                raise DataError(f"{path} is not an IDX file of unsigned bytes")
+            _check_magic(path, head, 3)
             sizes = f.read(4 * head[3])
             shape = tuple(int.from_bytes(sizes[4 * i : 4 * i + 4], "big") for i in range(head[3]))
             if not shape or len(rows) and not 0 <= rows.min() <= rows.max() < shape[0]:
@@ -125,7 +155,7 @@ def find_raw_dir(dataset: DatasetName, root: Path) -> Path | None:
 
 def read_split(raw_dir: Path, split: Split, source: str) -> Digits:
     image_file, label_file = (_find(raw_dir, name) for name in FILES[split])
-    images, labels = read_idx(image_file), read_idx(label_file)
+    images, labels = read_idx(image_file, 3), read_labels(label_file)
     if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != (len(images),):
         raise DataError(f"{raw_dir} does not hold 28x28 images with one label each")
     return Digits(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)), source)
@@ -243,7 +273,7 @@ def read_validation_digits(meta: dict, data_dir: Path | None = None) -> tuple[np
     """
     raw_dir, source = locate_recorded(meta, data_dir, download=False, notify=lambda _: None)
     image_file, label_file = (_find(raw_dir, name) for name in FILES["train"])
-    labels = read_idx(label_file)
+    labels = read_labels(label_file)
     _, val = split_indices(len(labels))
     rows = val.numpy()
     images = read_idx_rows(image_file, rows)
