@@ -1,8 +1,8 @@
 """MNIST and Fashion-MNIST as uint8 tensors, and a loader that keeps a split on the device.
 
-Every source goes through one reader, read_idx(): the files torchvision downloads,
-a user's --data-dir, Debian's dataset-fashion-mnist and the small MNIST sample
-this package ships for machines without internet.
+Every source goes through one reader, read_idx(): the MNIST this package ships
+(tui_ae/mnist, unpacked into the cache on first use), a user's --data-dir, and the
+Fashion-MNIST that torchvision downloads or Debian's dataset-fashion-mnist holds.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +19,9 @@ from typing import Literal
 import numpy as np
 import torch
 
-from tui_ae.config import SAMPLE_SOURCE, DatasetName
+from tui_ae.config import MNIST_DIR, MNIST_SOURCE, SAMPLE_SOURCE, DatasetName
 from tui_ae.errors import DataError
+from tui_ae.files import replacing
 
 Split = Literal["train", "test"]
 
@@ -28,7 +30,8 @@ FILES: dict[Split, tuple[str, str]] = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 TORCHVISION_CLASS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
-SAMPLE_DIR = Path(__file__).parent / "sample"  # 10,000 + 2,000 real MNIST digits; see its README
+# The sample earlier versions shipped instead of MNIST: its first images, which its checkpoints still read.
+SAMPLE_SIZES: dict[Split, int] = {"train": 10_000, "test": 2_000}
 IDX_UBYTE = 0x0800  # an IDX magic number: two zero bytes, 0x08 for unsigned bytes, then the number of dimensions
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 SPLIT_SEED = 42  # fixed, so every run validates on the same 12,000 images
@@ -55,8 +58,8 @@ def default_data_dir() -> Path:
 def read_idx(path: Path, ndim: int) -> np.ndarray:
     """An IDX file (LeCun's MNIST format) of unsigned bytes in ndim dimensions, plain or gzipped.
 
-    torchvision reads only the uncompressed files; the Debian package and the
-    embedded sample are gzipped.
+    torchvision reads only the uncompressed files; the Debian package and the MNIST
+    this package ships are gzipped.
     """
     opener = gzip.open if path.suffix == ".gz" else open
     try:
@@ -155,10 +158,16 @@ def find_raw_dir(dataset: DatasetName, root: Path) -> Path | None:
 
 def read_split(raw_dir: Path, split: Split, source: str) -> Digits:
     image_file, label_file = (_find(raw_dir, name) for name in FILES[split])
-    images, labels = read_idx(image_file, 3), read_labels(label_file)
+    count = _count(source, split)
+    images, labels = read_idx(image_file, 3)[:count], read_labels(label_file)[:count]
     if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != (len(images),):
         raise DataError(f"{raw_dir} does not hold 28x28 images with one label each")
     return Digits(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)), source)
+
+
+def _count(source: str, split: Split) -> int | None:
+    """How many of a split's images a source takes: the sample its first ones, any other all (None)."""
+    return SAMPLE_SIZES[split] if source == SAMPLE_SOURCE else None
 
 
 def _download(dataset: DatasetName, root: Path) -> Path | None:
@@ -182,32 +191,49 @@ def locate(
 ) -> tuple[Path, str]:
     """Where the data set's files are, and a name for that source.
 
-    An explicit data_dir must hold the data set. Without one: the cache (or
-    Debian's folder for Fashion-MNIST), else a download, else for MNIST the
-    embedded sample, announced through notify.
+    An explicit data_dir must hold the data set. Without one, MNIST is the copy this
+    package ships (unpacked into the cache: never a download); Fashion-MNIST is the
+    cache's, Debian's or, with download, torchvision's download.
     """
     if data_dir is not None:
         found = find_raw_dir(dataset, data_dir)
         if found is None:
             raise DataError(f"no {dataset} files in {data_dir} (expected {', '.join(FILES['train'] + FILES['test'])})")
         return found, f"{dataset}:{found.resolve()}"
+    if dataset == "mnist":
+        return mnist_dir(notify), MNIST_SOURCE
     cache = default_data_dir()
-    searched = [cache] + ([DEBIAN_FASHION_DIR] if dataset == "fashion-mnist" else [])
-    for root in searched:
+    for root in (cache, DEBIAN_FASHION_DIR):
         if found := find_raw_dir(dataset, root):
             return found, f"{dataset}:{found}"
     if download and (found := _download(dataset, cache)):
         return found, f"{dataset}:{found}"
-    if dataset == "mnist":
-        notify(
-            f"MNIST is not in {cache} and could not be downloaded: "
-            "using the embedded sample (10,000 train / 2,000 test digits)"
-        )
-        return SAMPLE_DIR, SAMPLE_SOURCE
     raise DataError(
         f"Fashion-MNIST not found and could not be downloaded: put {', '.join(FILES['train'] + FILES['test'])} "
         f"(.gz or not) in {cache / 'FashionMNIST' / 'raw'}, install Debian's dataset-fashion-mnist, or pass --data-dir"
     )
+
+
+def mnist_dir(notify: Callable[[str], None] = print) -> Path:
+    """MNIST's folder without --data-dir: the cache's, where the copy this package ships is unpacked on first use.
+
+    Unpacked, because gunzipping the training images takes a few tenths of a second, each
+    run (BENCHMARKS.md). Each file is written under a temporary name and renamed, so a run
+    stopped half-way, or two unpacking at once, never leave a partial file. Where the cache
+    cannot be written, the shipped files are read as they are.
+    """
+    cache = default_data_dir()
+    if found := find_raw_dir("mnist", cache):
+        return found
+    raw = cache / TORCHVISION_CLASS["mnist"] / "raw"
+    try:
+        for name in (*FILES["train"], *FILES["test"]):
+            with gzip.open(MNIST_DIR / f"{name}.gz", "rb") as packed, replacing(raw / name) as unpacked:
+                shutil.copyfileobj(packed, unpacked, 1 << 20)
+    except OSError:
+        return MNIST_DIR
+    notify(f"MNIST unpacked into {raw}, from the copy tui-ae ships (once: later runs read it there)")
+    return raw
 
 
 def recorded_dir(source: str) -> Path | None:
@@ -221,13 +247,13 @@ def locate_recorded(
 ) -> tuple[Path, str]:
     """Where the data set a checkpoint was trained on (its header's meta) is, as locate() says.
 
-    From data_dir when given, else from the embedded sample for a model trained on it, else
-    from the folder its training read if that is still there, else wherever locate() finds
-    the data set.
+    From data_dir when given, else from the shipped MNIST for a model trained on the sample
+    cut from it, else from the folder its training read if that is still there, else wherever
+    locate() finds the data set.
     """
     source = meta.get("data_source", "")
     if data_dir is None and source == SAMPLE_SOURCE:
-        return SAMPLE_DIR, SAMPLE_SOURCE  # not the cache's MNIST, which may have arrived since
+        return MNIST_DIR, SAMPLE_SOURCE  # the shipped files, not the cache, which may hold another MNIST
     data_dir = data_dir or recorded_dir(source)
     return locate(meta.get("dataset", "mnist"), data_dir, download=download, notify=notify)
 
@@ -273,7 +299,7 @@ def read_validation_digits(meta: dict, data_dir: Path | None = None) -> tuple[np
     """
     raw_dir, source = locate_recorded(meta, data_dir, download=False, notify=lambda _: None)
     image_file, label_file = (_find(raw_dir, name) for name in FILES["train"])
-    labels = read_labels(label_file)
+    labels = read_labels(label_file)[: _count(source, "train")]
     _, val = split_indices(len(labels))
     rows = val.numpy()
     images = read_idx_rows(image_file, rows)
