@@ -161,6 +161,12 @@ def test_the_sample_is_cut_from_the_shipped_mnist_as_the_one_earlier_versions_sh
             assert hashlib.sha256((tmp_path / kind).read_bytes()).hexdigest() == SAMPLE_SHA256[name], name
 
 
+def test_fashion_mnist_missing_names_the_files_and_where(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", tmp_path / "nowhere")
+    with pytest.raises(DataError, match="train-images-idx3-ubyte.*FashionMNIST"):
+        data.locate("fashion-mnist", download=False)
+
+
 def test_train_val_split_is_80_20_disjoint_and_fixed(tiny_mnist):
     raw_dir = data.find_raw_dir("mnist", tiny_mnist)
     digits = data.read_split(raw_dir, "train", "test")
