@@ -118,6 +118,7 @@ def test_without_data_dir_mnist_is_the_shipped_copy_unpacked_into_the_cache_once
     assert (len(train), len(test)) == (60_000, 10_000)
     assert train.images.dtype == torch.uint8 and train.images.shape[1:] == (28, 28)
     assert 0.1 < train.images.float().mean().item() / 255 < 0.15  # real MNIST's mean intensity is 0.13
+    assert data.fingerprint(train.labels.numpy())["labels_sha256"] == MNIST_SHA256["train-labels-idx1-ubyte"]
 
 
 def test_where_the_cache_cannot_be_written_the_shipped_files_are_read_as_they_are(tmp_path, monkeypatch):
@@ -159,6 +160,13 @@ def test_the_sample_is_cut_from_the_shipped_mnist_as_the_one_earlier_versions_sh
         for kind, ndim in (("images", 3), ("labels", 1)):
             name = f"{prefix}-{kind}-idx{ndim}-ubyte"
             assert hashlib.sha256((tmp_path / kind).read_bytes()).hexdigest() == SAMPLE_SHA256[name], name
+
+
+def test_the_fingerprint_is_the_sha256_of_the_labels_file(tmp_path):
+    write_fake_raw(tmp_path, n_train=250)
+    labels = data.read_split(tmp_path, "train", "x").labels.numpy()
+    expected = hashlib.sha256((tmp_path / "train-labels-idx1-ubyte").read_bytes()).hexdigest()
+    assert data.fingerprint(labels) == {"images": 250, "labels_sha256": expected}
 
 
 def test_fashion_mnist_missing_names_the_files_and_where(tmp_path, monkeypatch):

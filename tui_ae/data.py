@@ -8,6 +8,7 @@ Fashion-MNIST that torchvision downloads or Debian's dataset-fashion-mnist holds
 from __future__ import annotations
 
 import gzip
+import hashlib
 import math
 import os
 import shutil
@@ -105,6 +106,17 @@ def read_labels(path: Path) -> np.ndarray:
     if len(bad):
         raise DataError(f"{path} has label {labels[bad[0]]} at index {bad[0]:,}: labels must be 0 to 9")
     return labels
+
+
+def fingerprint(labels: np.ndarray) -> dict:
+    """What a checkpoint records of its training file, for --resume to tell that data from any other.
+
+    Its number of images, and the SHA-256 of its labels as an IDX file: for a real file, what
+    `sha256sum` prints for it uncompressed (for MNIST, tui_ae/mnist/README.md lists it).
+    """
+    labels = np.ascontiguousarray(labels, dtype=np.uint8)
+    header = (IDX_UBYTE + 1).to_bytes(4, "big") + len(labels).to_bytes(4, "big")
+    return {"images": len(labels), "labels_sha256": hashlib.sha256(header + labels.tobytes()).hexdigest()}
 
 
 def read_idx_rows(path: Path, rows: np.ndarray, chunk: int = 4096) -> np.ndarray:
@@ -256,6 +268,63 @@ def locate_recorded(
         return MNIST_DIR, SAMPLE_SOURCE  # the shipped files, not the cache, which may hold another MNIST
     data_dir = data_dir or recorded_dir(source)
     return locate(meta.get("dataset", "mnist"), data_dir, download=download, notify=notify)
+
+
+def locate_resumed(
+    meta: dict, data_dir: Path | None, map_labels: np.ndarray | None, notify: Callable[[str], None] = print
+) -> tuple[Path, str]:
+    """Where the data a checkpoint was trained on is, for --resume: that data and no other, or a DataError.
+
+    From data_dir when given, else where its data_source says: never a download, never the
+    cache for a folder that has gone. The training labels found must be those it recorded
+    (their number and SHA-256). A checkpoint from before they were recorded has its map's
+    labels to go by: the validation split of what was found must have those, in that order.
+    """
+    needs = f"--resume reads only the data the checkpoint was trained on, {trained_on(meta)}"
+    source = meta.get("data_source", "")
+    if data_dir is None and source not in (MNIST_SOURCE, SAMPLE_SOURCE) and recorded_dir(source) is None:
+        missing = "that folder is not there any more" if ":" in source else "it names no folder to look in"
+        raise DataError(f"{needs}: {missing}; pass --data-dir with its files")
+    try:
+        raw_dir, name = locate_recorded(meta, data_dir, download=False, notify=notify)
+    except DataError as e:
+        raise DataError(f"{needs}: {e}") from None
+    labels = read_labels(_find(raw_dir, FILES["train"][1]))[: _count(name, "train")]
+    recorded = meta.get("training_file")
+    if recorded is not None:
+        found = fingerprint(labels)
+        if found != recorded:
+            raise DataError(f"{needs}; {raw_dir} holds {_described(found)}")
+    elif map_labels is not None:
+        _, val = split_indices(len(labels))
+        if not np.array_equal(labels[val.numpy()], map_labels):
+            raise DataError(
+                f"{needs}; the validation split of {raw_dir} ({len(val):,} of its {len(labels):,} training images) "
+                f"has other labels than the {len(map_labels):,} the checkpoint validated on"
+            )
+    return raw_dir, name
+
+
+def trained_on(meta: dict) -> str:
+    """The data a checkpoint's meta says it was trained on, in words."""
+    source, dataset = meta.get("data_source", ""), meta.get("dataset", "mnist")
+    if source == MNIST_SOURCE:
+        text = "MNIST"
+    elif source == SAMPLE_SOURCE:
+        text = f"the MNIST sample (MNIST's first {SAMPLE_SIZES['train']:,} training images)"
+    elif source.startswith(f"{dataset}:"):
+        text = f"{dataset} from {source.partition(':')[2]}"
+    else:
+        text = repr(source)
+    recorded = meta.get("training_file")
+    return f"{text} ({_described(recorded)})" if isinstance(recorded, dict) else text
+
+
+def _described(recorded: dict) -> str:
+    """A fingerprint() in words: '60,000 training images, labels sha256 65a50cbbf4e9...'."""
+    images, digest = recorded.get("images"), str(recorded.get("labels_sha256"))
+    count = f"{images:,}" if isinstance(images, int) else repr(images)
+    return f"{count} training images, labels sha256 {digest[:12]}..."
 
 
 def read_test_digits(
