@@ -293,7 +293,7 @@ async def test_compare_mode_shows_a_test_image_its_reconstructions_and_their_mse
         await settle(pilot)
         assert app.comparing and app.compare.display and not app.explorer.display
         test = app.compare.tests["mnist"]
-        assert len(test.labels) == 60  # the fixture's test split, not the embedded sample
+        assert len(test.labels) == 60  # the fixture's test split, not the MNIST tui-ae ships
 
         def check_shown(index: int) -> None:
             assert app.compare.index == index

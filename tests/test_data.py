@@ -16,7 +16,7 @@ MNIST_SHA256 = {
     "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
-# ... and of the sample's, uncompressed, as tui-ae 0.x shipped it in tui_ae/sample (before it shipped MNIST).
+# ... and of the sample's, uncompressed, as tui-ae shipped it in tui_ae/sample until it shipped MNIST itself.
 SAMPLE_SHA256 = {
     "train-images-idx3-ubyte": "2889698e6bc3614913e76901316712919d1998fc2b44512451bfe65bc1e668b1",
     "train-labels-idx1-ubyte": "651e38e2ac0632f5113ec18f1df4977117f953197819034009971a6675a0df78",

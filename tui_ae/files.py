@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -18,7 +19,9 @@ def replacing(path: Path) -> Iterator[BinaryIO]:
     If the writing fails, the temporary file is removed and path is left as it was; an
     OSError is the caller's to word.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # same folder, so the rename is atomic
+    # In the same folder, so the rename is atomic; named for the process and the thread, so that two writing
+    # the same file at once (explore's workers may both unpack MNIST) never write into one temporary file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_native_id()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
