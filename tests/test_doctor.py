@@ -305,7 +305,9 @@ def test_mnist_in_the_cache_or_shipped_and_unpacked_there_on_first_use(tmp_path,
 def test_a_cache_that_cannot_be_written_is_a_hint(tmp_path, monkeypatch):
     (tmp_path / "a-file").write_text("")
     monkeypatch.setenv("TUI_AE_DATA", str(tmp_path / "a-file" / "data"))  # no folder can be made under a file
-    (advice,) = doctor.check_data().advice
+    section = doctor.check_data()
+    assert facts(section)["MNIST"].startswith("shipped with tui-ae, read gzipped: ")
+    (advice,) = section.advice
     assert "cannot be written" in advice.problem and "TUI_AE_DATA" in advice.fix and not advice.certain
 
 

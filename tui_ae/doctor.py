@@ -433,16 +433,18 @@ def check_data() -> Section:
         section.facts.append(("MNIST", f"in the cache ({found})"))
         return section
     raw = cache / "MNIST" / "raw"
-    section.facts.append(("MNIST", f"shipped with tui-ae; unpacked into {raw} on first use"))
-    if not writable(raw):
-        section.advice.append(
-            Advice(
-                f"{raw} cannot be written: each run reads MNIST gzipped, as tui-ae ships it (a few tenths of a second)",
-                "export TUI_AE_DATA=/a/folder/you/can/write",
-                "in ~/.bashrc, or make the folder writable",
-                certain=False,
-            )
+    if writable(raw):
+        section.facts.append(("MNIST", f"shipped with tui-ae; unpacked into {raw} on first use"))
+        return section
+    section.facts.append(("MNIST", f"shipped with tui-ae, read gzipped: {raw} cannot be written"))
+    section.advice.append(
+        Advice(
+            f"{raw} cannot be written, so each run unpacks MNIST's images anew (a few tenths of a second)",
+            "export TUI_AE_DATA=/a/folder/you/can/write",
+            "in ~/.bashrc, or make the folder writable",
+            certain=False,
         )
+    )
     return section
 
 
