@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import os
@@ -55,10 +56,16 @@ def tiny_mnist(tmp_path: Path) -> Path:
     return write_fake_mnist(tmp_path / "data")
 
 
+@pytest.fixture(scope="session")
+def test_cache(tmp_path_factory) -> Path:
+    """One data cache for the whole session: MNIST is unpacked into it (55 MB) once, by the first test that reads it."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def no_user_cache(tmp_path_factory, monkeypatch):
-    """Never read or download into the user's real data cache from a test."""
-    monkeypatch.setenv("TUI_AE_DATA", str(tmp_path_factory.mktemp("cache")))
+def no_user_cache(test_cache, monkeypatch):
+    """Never read or write the user's real data cache from a test (a test that fills a cache gives its own)."""
+    monkeypatch.setenv("TUI_AE_DATA", str(test_cache))
 
 
 # -- A command in a process of its own, and the modules it imported --------------------------------------------
@@ -393,14 +400,21 @@ def fixed_checkpoints(tmp_path_factory) -> tuple[Path, Path]:
     return paths[0], paths[1]
 
 
+@functools.cache
+def mnist_sample() -> tuple[np.ndarray, np.ndarray]:
+    """(images, labels) of the sample earlier versions shipped, MNIST's first 10,000 training images: read once."""
+    from tui_ae.data import MNIST_DIR, SAMPLE_SOURCE, read_split
+
+    sample = read_split(MNIST_DIR, "train", SAMPLE_SOURCE)
+    return sample.images.numpy(), sample.labels.numpy()
+
+
 def sample_validation_images(slot, data_dir):
-    """An images loader for ExplorerApp that needs no data set: for each code, a digit of its label from the
-    embedded sample (the k-th code of a label gets the k-th sample image of it), so thumbnails are real digits."""
-    from tui_ae.data import SAMPLE_DIR, read_idx
+    """An images loader for ExplorerApp that needs no data set: for each code, a digit of its label from MNIST's
+    first 10,000 training images (the k-th code of a label gets the k-th image of it), so thumbnails are real digits."""
     from tui_ae.tui.nearest import ValidationImages
 
-    images = read_idx(SAMPLE_DIR / "train-images-idx3-ubyte.gz")
-    labels = read_idx(SAMPLE_DIR / "train-labels-idx1-ubyte.gz")
+    images, labels = mnist_sample()
     by_label = {label: np.flatnonzero(labels == label) for label in range(10)}
     rank = np.zeros(len(slot.labels), np.int64)
     for label in range(10):
@@ -414,12 +428,14 @@ SNAPSHOT_SIZE = (100, 32)
 
 
 @pytest.fixture
-def explorer(fixed_checkpoints, monkeypatch):
+def explorer(fixed_checkpoints):
     """The app the snapshots draw: fixed maps, the stub model, the sample's digits beside each cursor."""
+    from tui_ae import data
     from tui_ae.tui.app import ExplorerApp
 
-    # Compare mode reads the embedded sample, and names the data folder in its info column: a fixed one.
-    monkeypatch.setenv("TUI_AE_DATA", "/nonexistent/tui-ae-data")
+    # Compare mode reads the MNIST tui-ae ships (the checkpoints name no other data), and says so. Unpacked
+    # beforehand, so that its test images arrive as fast in every test: the keys pressed after `c` need them.
+    data.mnist_dir(notify=lambda _: None)
     return ExplorerApp(*fixed_checkpoints, seed=0, model_loader=stub_model, images_loader=sample_validation_images)
 
 

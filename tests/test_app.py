@@ -295,7 +295,7 @@ async def test_compare_mode_shows_a_test_image_its_reconstructions_and_their_mse
         await settle(pilot)
         assert app.comparing and app.compare.display and not app.explorer.display
         test = app.compare.tests["mnist"]
-        assert len(test.labels) == 60  # the fixture's test split, not the embedded sample
+        assert len(test.labels) == 60  # the fixture's test split, not the MNIST tui-ae ships
 
         def check_shown(index: int) -> None:
             assert app.compare.index == index
@@ -337,16 +337,15 @@ async def test_compare_mode_shows_a_test_image_its_reconstructions_and_their_mse
         assert all(m.mark_point is None for m in app.maps.values())
 
 
-async def test_compare_mode_without_data_dir_uses_the_embedded_sample_and_says_where_mnist_goes(make_app):
+async def test_compare_mode_without_data_dir_reads_the_mnist_tui_ae_ships_and_says_so(make_app):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("c")
         await settle(pilot)
         test = app.compare.tests["mnist"]
-        assert len(test.labels) == 2000 and test.source == "mnist-sample"
-        folder = "".join(line.strip() for line in info_text(app).splitlines())  # wrapped after its '/'s
-        assert os.environ["TUI_AE_DATA"] in folder  # conftest's cache folder, not ~/.cache/tui-ae/data
+        assert len(test.labels) == 10_000 and test.source == "mnist"
+        assert "MNIST, as tui-ae ships it" in " ".join(line.strip() for line in info_text(app).splitlines())
         await pilot.press("c")
         assert not app.comparing
 

@@ -6,7 +6,7 @@ import re
 import pytest
 import torch
 import typer
-from conftest import explorer_meta, run_command
+from conftest import explorer_meta, run_command, write_fake_mnist
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -135,6 +135,15 @@ def test_eval_says_which_checkpoint_it_is_on_on_a_terminal_only(tiny_mnist, in_t
 )
 def test_bad_options_are_one_line_errors(args, pattern):
     assert_one_line_error(invoke(*args), 2, pattern)
+
+
+def test_a_run_resumed_on_other_data_is_refused_in_one_line(tiny_mnist, in_tmp):
+    run = ("--out", "run.safetensors", "--batch-size", "64")
+    assert invoke("train", "--epochs", "1", *run, "--data-dir", tiny_mnist).exit_code == 0
+    other = write_fake_mnist(in_tmp / "other", n_train=300)
+    result = invoke("train", "--resume", "--epochs", "2", *run, "--data-dir", other)
+    said = r"--resume reads only the data the checkpoint was trained on, mnist from \S+ \(250 training images.*\); "
+    assert_one_line_error(result, 2, said + r"\S+ holds 300 training images")
 
 
 def test_resume_keeps_the_checkpoints_seed_and_so_its_batch_order(tiny_mnist, in_tmp):

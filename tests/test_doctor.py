@@ -328,13 +328,32 @@ def test_a_broken_torch_is_one_line_and_the_data_check_steps_aside(monkeypatch):
     assert facts(doctor.check_data())["MNIST"] == "not checked: that needs torch"
 
 
-def test_mnist_in_the_cache_or_only_the_sample(tmp_path, monkeypatch):
+def test_mnist_in_the_cache_or_shipped_and_unpacked_there_on_first_use(tmp_path, monkeypatch):
     monkeypatch.setenv("TUI_AE_DATA", str(tmp_path))
     section = doctor.check_data()
-    assert facts(section)["MNIST"].startswith("not in the cache") and not section.advice[0].certain
+    raw = tmp_path / "MNIST" / "raw"
+    assert facts(section)["MNIST"] == f"shipped with tui-ae; unpacked into {raw} on first use"
+    assert section.advice == [] and not raw.exists()  # doctor changes nothing
     write_fake_mnist(tmp_path)
     section = doctor.check_data()
-    assert facts(section)["MNIST"] == f"in the cache ({tmp_path / 'MNIST' / 'raw'})" and section.advice == []
+    assert facts(section)["MNIST"] == f"in the cache ({raw})" and section.advice == []
+
+
+def test_a_cache_that_cannot_be_written_is_a_hint(tmp_path, monkeypatch):
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("TUI_AE_DATA", str(tmp_path / "a-file" / "data"))  # no folder can be made under a file
+    section = doctor.check_data()
+    assert facts(section)["MNIST"].startswith("shipped with tui-ae, read gzipped: ")
+    (advice,) = section.advice
+    assert "cannot be written" in advice.problem and "TUI_AE_DATA" in advice.fix and not advice.certain
+
+
+def test_the_cards_digit_is_mnists_second_test_image():
+    from tui_ae import data
+
+    test = data.read_split(data.MNIST_DIR, "test", "mnist")
+    assert int(test.labels[doctor.CARD_DIGIT]) == 2
+    np.testing.assert_array_equal(doctor.card_digit(), test.images[doctor.CARD_DIGIT].numpy() / 255)
 
 
 # -- The command ---------------------------------------------------------------------------------------------------

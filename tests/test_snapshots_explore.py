@@ -1,6 +1,6 @@
 """Pictures of issue 11's views in explore and grid mode, from the fixed maps and stub model of conftest.py.
 
-The validation images beside each digit are the embedded sample's (conftest.sample_validation_images).
+The validation images beside each digit are MNIST's first training images (conftest.sample_validation_images).
 Regenerate with `pytest tests/test_snapshots_explore.py --snapshot-update`, and look at the SVGs first.
 """
 

@@ -1,16 +1,18 @@
+import hashlib
 import json
 import math
+import re
 
 import numpy as np
 import pytest
 import torch
-from conftest import explorer_meta, write_fake_mnist
+from conftest import explorer_meta, write_fake_mnist, write_idx
 from safetensors import safe_open
-from safetensors.numpy import load_file, save_file
+from safetensors.torch import load_file, save_file
 
-from tui_ae import checkpoint
+from tui_ae import checkpoint, data
 from tui_ae.config import SAMPLE_SOURCE, TrainConfig
-from tui_ae.errors import CheckpointError, NonFiniteLoss, TuiAeError
+from tui_ae.errors import CheckpointError, DataError, NonFiniteLoss, TuiAeError
 from tui_ae.evaluation import evaluate_checkpoint
 from tui_ae.metrics_log import metrics_path
 from tui_ae.models import build_model
@@ -80,9 +82,19 @@ def test_a_one_cycle_run_resumes_only_on_the_steps_it_was_planned_for(tiny_mnist
     _stopped_after_epoch_1(config)
     before = config.out.read_bytes()
     bigger = write_fake_mnist(tmp_path / "bigger", n_train=500)  # 400 training images: 13 steps an epoch, not 7
-    with pytest.raises(TuiAeError, match="planned for 14 steps, and this run would take 26: resume it on the data"):
-        list(train(_config(bigger, tmp_path, epochs=2, resume=True)))
+    with pytest.raises(TuiAeError, match="reads only the data the checkpoint was trained on"):
+        list(train(_config(bigger, tmp_path, epochs=2, resume=True)))  # the data is refused first
     assert config.out.read_bytes() == before  # refused, and nothing lost
+    with safe_open(str(config.out), framework="numpy") as f:
+        doc = json.loads(f.metadata()["tui_ae"])
+    doc["meta"]["scheduler"]["total_steps"] = 26  # a schedule planned for other steps than the data gives
+    save_file(load_file(str(config.out)), str(config.out), metadata={"tui_ae": json.dumps(doc)})
+    planned_for_26 = config.out.read_bytes()
+    with pytest.raises(TuiAeError, match="planned for 26 steps, and this run would take 14: resume it on the data"):
+        list(train(_config(tiny_mnist, tmp_path, epochs=2, resume=True)))
+    assert config.out.read_bytes() == planned_for_26
+    doc["meta"]["scheduler"]["total_steps"] = 14
+    save_file(load_file(str(config.out)), str(config.out), metadata={"tui_ae": json.dumps(doc)})
     events = list(train(_config(tiny_mnist, tmp_path, epochs=2, resume=True)))
     assert [e.epoch for e in events if isinstance(e, EpochDone)] == [2]
     assert checkpoint.read_header(config.out).meta["scheduler"] == {"total_steps": 14, "last_epoch": 14,
@@ -350,3 +362,96 @@ def test_the_preview_shows_the_first_validation_digit_of_each_class(tiny_mnist, 
     assert not np.allclose(done[0].preview.reconstructions, started.preview.reconstructions)
     assert all(e.preview is None for e in train(_config(tiny_mnist, tmp_path, epochs=1, force=True))
                if isinstance(e, (Started, EpochDone)))  # fmt: skip
+
+
+# -- --resume reads the data its checkpoint was trained on, and no other ---------------------------------------
+
+
+def _resumed(tmp_path, data_dir=None) -> TrainConfig:
+    out = tmp_path / "out.safetensors"
+    return TrainConfig(model="ae", data_dir=data_dir, device="cpu", out=out, resume=True, epochs=2)
+
+
+def _written_before_issue_15(path, **tensors) -> None:
+    """The checkpoint as tui-ae wrote it before it recorded its training file (its map's tensors replaced too)."""
+    with safe_open(str(path), framework="numpy") as f:
+        doc = json.loads(f.metadata()["tui_ae"])
+    del doc["meta"]["training_file"]
+    doc["meta"]["data_source"] = tensors.pop("data_source", doc["meta"]["data_source"])
+    save_file({**load_file(str(path)), **tensors}, str(path), metadata={"tui_ae": json.dumps(doc)})
+
+
+def test_a_checkpoint_records_its_training_files_size_and_labels_hash(tiny_mnist, tmp_path):
+    list(train(_config(tiny_mnist, tmp_path)))
+    labels_file = tiny_mnist / "MNIST" / "raw" / "train-labels-idx1-ubyte"
+    expected = {"images": 250, "labels_sha256": hashlib.sha256(labels_file.read_bytes()).hexdigest()}
+    assert checkpoint.read_header(tmp_path / "out.safetensors").meta["training_file"] == expected
+
+
+def test_a_run_resumed_without_data_dir_reads_the_folder_its_checkpoint_was_trained_on(tiny_mnist, tmp_path):
+    list(train(_config(tiny_mnist, tmp_path)))
+    source = checkpoint.read_header(tmp_path / "out.safetensors").meta["data_source"]
+    events = train(_resumed(tmp_path), notify=pytest.fail)
+    started = next(events)
+    assert (started.train_images, started.data_source) == (200, source)  # not the MNIST tui-ae ships
+    list(events)
+    assert checkpoint.read_header(tmp_path / "out.safetensors").meta["data_source"] == source
+
+
+def test_a_resumed_run_refuses_data_that_is_gone_or_other(tiny_mnist, tmp_path):
+    list(train(_config(tiny_mnist, tmp_path)))
+    path = tmp_path / "out.safetensors"
+    before = path.read_bytes()
+    raw = re.escape(str(tiny_mnist / "MNIST" / "raw"))
+    needs = rf"--resume reads only the data the checkpoint was trained on, mnist from {raw} \(250 training images, "
+    tiny_mnist.rename(tmp_path / "moved")
+    gone = r"labels sha256 [0-9a-f]{12}\.\.\.\): that folder is not there any more; pass --data-dir with its files$"
+    with pytest.raises(DataError, match=needs + gone):
+        list(train(_resumed(tmp_path)))
+    other = write_fake_mnist(tmp_path / "other", n_train=300)
+    with pytest.raises(DataError, match=needs + r".*; \S*other/MNIST/raw holds 300 training images, labels sha256"):
+        list(train(_resumed(tmp_path, other)))
+    relabelled = write_fake_mnist(tmp_path / "relabelled")  # the same images, other labels
+    labels_file = relabelled / "MNIST" / "raw" / "train-labels-idx1-ubyte"
+    write_idx(labels_file, (data.read_labels(labels_file) + 1) % 10)
+    with pytest.raises(DataError, match=r"relabelled/MNIST/raw holds 250 training images, labels sha256"):
+        list(train(_resumed(tmp_path, relabelled)))
+    with pytest.raises(DataError, match=needs + r".*: no mnist files in \S*/nothing"):
+        list(train(_resumed(tmp_path, tmp_path / "nothing")))
+    assert path.read_bytes() == before
+    events = list(train(_resumed(tmp_path, write_fake_mnist(tmp_path / "copy", gz=True))))  # the same data, gzipped
+    assert events[0].train_images == 200 and events[-1].epoch == 2
+
+
+def test_a_checkpoint_from_before_the_record_is_checked_against_its_maps_labels(tiny_mnist, tmp_path):
+    list(train(_config(tiny_mnist, tmp_path)))
+    _written_before_issue_15(tmp_path / "out.safetensors")
+    relabelled = write_fake_mnist(tmp_path / "relabelled")
+    labels_file = relabelled / "MNIST" / "raw" / "train-labels-idx1-ubyte"
+    write_idx(labels_file, (data.read_labels(labels_file) + 1) % 10)
+    with pytest.raises(DataError, match=r"\(50 of its 250 training images\) has other labels than the 50 the"):
+        list(train(_resumed(tmp_path, relabelled)))
+    with pytest.raises(DataError, match=r"\(60 of its 300 training images\) has other labels than the 50"):
+        list(train(_resumed(tmp_path, write_fake_mnist(tmp_path / "other", n_train=300))))
+    assert list(train(_resumed(tmp_path)))[-1].epoch == 2  # its own folder
+
+
+def test_a_checkpoint_trained_on_the_old_sample_resumes_on_the_sample_and_nothing_else(tiny_mnist, tmp_path):
+    list(train(_config(tiny_mnist, tmp_path, batch_size=256)))
+    sample = data.read_split(data.MNIST_DIR, "train", SAMPLE_SOURCE)
+    _, val = data.split_indices(len(sample))
+    labels = sample.labels[val].to(torch.uint8)
+    map_tensors = {"map/labels": labels, "map/points": torch.zeros(len(labels), 2)}
+    _written_before_issue_15(tmp_path / "out.safetensors", data_source=SAMPLE_SOURCE, **map_tensors)
+    refused = (
+        r"trained on, the MNIST sample \(MNIST's first 10,000 training images\); the validation split of \S+ "
+        r"\(50 of its 250 training images\) has other labels than the 2,000 the checkpoint validated on$"
+    )
+    with pytest.raises(DataError, match=refused):
+        list(train(_resumed(tmp_path, tiny_mnist)))
+    events = list(train(_resumed(tmp_path), notify=pytest.fail))
+    assert (events[0].train_images, events[0].val_images, events[0].data_source) == (8_000, 2_000, SAMPLE_SOURCE)
+    meta = checkpoint.read_header(tmp_path / "out.safetensors").meta
+    # the sample's labels file as earlier versions shipped it (tests/test_data.py, SAMPLE_SHA256)
+    expected = "651e38e2ac0632f5113ec18f1df4977117f953197819034009971a6675a0df78"
+    assert meta["training_file"] == {"images": 10_000, "labels_sha256": expected} and meta["epochs_done"] == 2

@@ -15,7 +15,9 @@ from tui_ae.errors import TuiAeError
 
 CHECKPOINT_DIR = Path("checkpoints")  # where train writes and eval and explore look by default
 FIGURES_DIR = Path("figures")  # where `tui-ae figures` writes by default
-SAMPLE_SOURCE = "mnist-sample"  # the data_source of the MNIST sample shipped in tui_ae/sample
+MNIST_DIR = Path(__file__).parent / "mnist"  # MNIST itself, its four IDX files gzipped; see its README
+MNIST_SOURCE = "mnist"  # the data_source of MNIST found without --data-dir: the cache, filled from MNIST_DIR
+SAMPLE_SOURCE = "mnist-sample"  # the data_source of the sample earlier versions shipped, now cut from MNIST_DIR
 
 # The choices of the settings, named once: the CLI's options take them from here.
 ModelName = Literal["ae", "vae"]
@@ -65,7 +67,7 @@ class TrainConfig:
     grad_clip: float | None = None
     beta: float | None = None
     dataset: DatasetName | None = None  # None: MNIST (or, with --resume, the checkpoint's)
-    data_dir: Path | None = None  # None: cache, then download, then the embedded sample
+    data_dir: Path | None = None  # None: MNIST as the package ships it; Fashion-MNIST found or downloaded
     device: DeviceName = "auto"
     seed: int | None = None  # None: 0 (or, with --resume, the checkpoint's, which fixes its batch order)
     out: Path | None = None  # None: checkpoints/<model>.safetensors

@@ -1,15 +1,17 @@
 """MNIST and Fashion-MNIST as uint8 tensors, and a loader that keeps a split on the device.
 
-Every source goes through one reader, read_idx(): the files torchvision downloads,
-a user's --data-dir, Debian's dataset-fashion-mnist and the small MNIST sample
-this package ships for machines without internet.
+Every source goes through one reader, read_idx(): the MNIST this package ships
+(tui_ae/mnist, unpacked into the cache on first use), a user's --data-dir, and the
+Fashion-MNIST that torchvision downloads or Debian's dataset-fashion-mnist holds.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import math
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +20,9 @@ from typing import Literal
 import numpy as np
 import torch
 
-from tui_ae.config import SAMPLE_SOURCE, DatasetName
+from tui_ae.config import MNIST_DIR, MNIST_SOURCE, SAMPLE_SOURCE, DatasetName
 from tui_ae.errors import DataError
+from tui_ae.files import replacing
 
 Split = Literal["train", "test"]
 
@@ -28,7 +31,9 @@ FILES: dict[Split, tuple[str, str]] = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 TORCHVISION_CLASS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
-SAMPLE_DIR = Path(__file__).parent / "sample"  # 10,000 + 2,000 real MNIST digits; see its README
+# The sample earlier versions shipped instead of MNIST: its first images, which its checkpoints still read.
+SAMPLE_SIZES: dict[Split, int] = {"train": 10_000, "test": 2_000}
+IDX_UBYTE = 0x0800  # an IDX magic number: two zero bytes, 0x08 for unsigned bytes, then the number of dimensions
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 SPLIT_SEED = 42  # fixed, so every run validates on the same 12,000 images
 VAL_FRACTION = 0.2  # 48,000 / 12,000, as in the homework
@@ -51,11 +56,11 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("TUI_AE_DATA", Path.home() / ".cache" / "tui-ae" / "data"))
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """An IDX file (LeCun's MNIST format) of unsigned bytes, plain or gzipped.
+def read_idx(path: Path, ndim: int) -> np.ndarray:
+    """An IDX file (LeCun's MNIST format) of unsigned bytes in ndim dimensions, plain or gzipped.
 
-    torchvision reads only the uncompressed files; the Debian package and the
-    embedded sample are gzipped.
+    torchvision reads only the uncompressed files; the Debian package and the MNIST
+    this package ships are gzipped.
     """
     opener = gzip.open if path.suffix == ".gz" else open
     try:
@@ -63,9 +68,7 @@ def read_idx(path: Path) -> np.ndarray:
             data = f.read()
     except (OSError, EOFError) as e:
         raise DataError(f"cannot read {path}: {e}") from None
-    if len(data) < 4 or data[0:3] != b"\x00\x00\x08":
-        raise DataError(f"{path} is not an IDX file of unsigned bytes")
-    ndim = data[3]
+    _check_magic(path, data[:4], ndim)
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     offset = 4 + 4 * ndim
     if len(data) - offset != math.prod(shape):
@@ -73,8 +76,51 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(shape)
 
 
+def _check_magic(path: Path, head: bytes, ndim: int) -> None:
+    """Refuse a file that does not start with the magic number of an IDX file of unsigned bytes in ndim dimensions.
+
+    Said as such: read on, a labels file given for images (or any other file) would only
+    seem to be truncated.
+    """
+    if len(head) < 4:
+        raise DataError(f"{path} is truncated: {len(head)} bytes, fewer than an IDX file's magic number")
+    magic, expected = int.from_bytes(head, "big"), IDX_UBYTE + ndim
+    if magic != expected:
+        raise DataError(f"{path} has the wrong magic number {_magic_text(magic)}; expected {_magic_text(expected)}")
+
+
+def _magic_text(magic: int) -> str:
+    """A magic number as LeCun's page writes it (decimal and hex), and what it announces."""
+    dims = magic - IDX_UBYTE
+    if 0 < dims < 256:
+        what = f"unsigned bytes in {dims} dimension{'s' * (dims > 1)}" + {1: ", labels", 3: ", images"}.get(dims, "")
+    else:
+        what = "not an IDX file of unsigned bytes"
+    return f"{magic} (0x{magic:08x}: {what})"
+
+
+def read_labels(path: Path) -> np.ndarray:
+    """An IDX file of labels, each 0 to 9: the ten classes of MNIST and of Fashion-MNIST."""
+    labels = read_idx(path, 1)
+    bad = np.flatnonzero(labels > 9)
+    if len(bad):
+        raise DataError(f"{path} has label {labels[bad[0]]} at index {bad[0]:,}: labels must be 0 to 9")
+    return labels
+
+
+def fingerprint(labels: np.ndarray) -> dict:
+    """What a checkpoint records of its training file, for --resume to tell that data from any other.
+
+    Its number of images, and the SHA-256 of its labels as an IDX file: for a real file, what
+    `sha256sum` prints for it uncompressed (for MNIST, tui_ae/mnist/README.md lists it).
+    """
+    labels = np.ascontiguousarray(labels, dtype=np.uint8)
+    header = (IDX_UBYTE + 1).to_bytes(4, "big") + len(labels).to_bytes(4, "big")
+    return {"images": len(labels), "labels_sha256": hashlib.sha256(header + labels.tobytes()).hexdigest()}
+
+
 def read_idx_rows(path: Path, rows: np.ndarray, chunk: int = 4096) -> np.ndarray:
-    """Only the given items (along the first axis, in the order given) of an IDX file of unsigned bytes.
+    """Only the given images (along the first axis, in the order given) of an IDX file of images.
 
     Read a chunk of items at a time, so that picking 12,000 of MNIST's 60,000 images never
     holds the other 48,000 in memory, even for a moment.
@@ -84,8 +130,7 @@ def read_idx_rows(path: Path, rows: np.ndarray, chunk: int = 4096) -> np.ndarray
     try:
         with opener(path, "rb") as f:
             head = f.read(4)
-            if len(head) < 4 or head[0:3] != b"\x00\x00\x08":
-                raise DataError(f"{path} is not an IDX file of unsigned bytes")
+            _check_magic(path, head, 3)
             sizes = f.read(4 * head[3])
             shape = tuple(int.from_bytes(sizes[4 * i : 4 * i + 4], "big") for i in range(head[3]))
             if not shape or len(rows) and not 0 <= rows.min() <= rows.max() < shape[0]:
@@ -125,10 +170,16 @@ def find_raw_dir(dataset: DatasetName, root: Path) -> Path | None:
 
 def read_split(raw_dir: Path, split: Split, source: str) -> Digits:
     image_file, label_file = (_find(raw_dir, name) for name in FILES[split])
-    images, labels = read_idx(image_file), read_idx(label_file)
+    count = _count(source, split)
+    images, labels = read_idx(image_file, 3)[:count], read_labels(label_file)[:count]
     if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != (len(images),):
         raise DataError(f"{raw_dir} does not hold 28x28 images with one label each")
     return Digits(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)), source)
+
+
+def _count(source: str, split: Split) -> int | None:
+    """How many of a split's images a source takes: the sample its first ones, any other all (None)."""
+    return SAMPLE_SIZES[split] if source == SAMPLE_SOURCE else None
 
 
 def _download(dataset: DatasetName, root: Path) -> Path | None:
@@ -152,32 +203,49 @@ def locate(
 ) -> tuple[Path, str]:
     """Where the data set's files are, and a name for that source.
 
-    An explicit data_dir must hold the data set. Without one: the cache (or
-    Debian's folder for Fashion-MNIST), else a download, else for MNIST the
-    embedded sample, announced through notify.
+    An explicit data_dir must hold the data set. Without one, MNIST is the copy this
+    package ships (unpacked into the cache: never a download); Fashion-MNIST is the
+    cache's, Debian's or, with download, torchvision's download.
     """
     if data_dir is not None:
         found = find_raw_dir(dataset, data_dir)
         if found is None:
             raise DataError(f"no {dataset} files in {data_dir} (expected {', '.join(FILES['train'] + FILES['test'])})")
         return found, f"{dataset}:{found.resolve()}"
+    if dataset == "mnist":
+        return mnist_dir(notify), MNIST_SOURCE
     cache = default_data_dir()
-    searched = [cache] + ([DEBIAN_FASHION_DIR] if dataset == "fashion-mnist" else [])
-    for root in searched:
+    for root in (cache, DEBIAN_FASHION_DIR):
         if found := find_raw_dir(dataset, root):
             return found, f"{dataset}:{found}"
     if download and (found := _download(dataset, cache)):
         return found, f"{dataset}:{found}"
-    if dataset == "mnist":
-        notify(
-            f"MNIST is not in {cache} and could not be downloaded: "
-            "using the embedded sample (10,000 train / 2,000 test digits)"
-        )
-        return SAMPLE_DIR, SAMPLE_SOURCE
     raise DataError(
         f"Fashion-MNIST not found and could not be downloaded: put {', '.join(FILES['train'] + FILES['test'])} "
         f"(.gz or not) in {cache / 'FashionMNIST' / 'raw'}, install Debian's dataset-fashion-mnist, or pass --data-dir"
     )
+
+
+def mnist_dir(notify: Callable[[str], None] = print) -> Path:
+    """MNIST's folder without --data-dir: the cache's, where the copy this package ships is unpacked on first use.
+
+    Unpacked, because gunzipping the training images takes a few tenths of a second, each
+    run (BENCHMARKS.md). Each file is written under a temporary name and renamed, so a run
+    stopped half-way, or two unpacking at once, never leave a partial file. Where the cache
+    cannot be written, the shipped files are read as they are.
+    """
+    cache = default_data_dir()
+    if found := find_raw_dir("mnist", cache):
+        return found
+    raw = cache / TORCHVISION_CLASS["mnist"] / "raw"
+    try:
+        for name in (*FILES["train"], *FILES["test"]):
+            with gzip.open(MNIST_DIR / f"{name}.gz", "rb") as packed, replacing(raw / name) as unpacked:
+                shutil.copyfileobj(packed, unpacked, 1 << 20)
+    except OSError:
+        return MNIST_DIR
+    notify(f"MNIST unpacked into {raw}, from the copy tui-ae ships (once: later runs read it there)")
+    return raw
 
 
 def recorded_dir(source: str) -> Path | None:
@@ -191,15 +259,72 @@ def locate_recorded(
 ) -> tuple[Path, str]:
     """Where the data set a checkpoint was trained on (its header's meta) is, as locate() says.
 
-    From data_dir when given, else from the embedded sample for a model trained on it, else
-    from the folder its training read if that is still there, else wherever locate() finds
-    the data set.
+    From data_dir when given, else from the shipped MNIST for a model trained on the sample
+    cut from it, else from the folder its training read if that is still there, else wherever
+    locate() finds the data set.
     """
     source = meta.get("data_source", "")
     if data_dir is None and source == SAMPLE_SOURCE:
-        return SAMPLE_DIR, SAMPLE_SOURCE  # not the cache's MNIST, which may have arrived since
+        return MNIST_DIR, SAMPLE_SOURCE  # the shipped files, not the cache, which may hold another MNIST
     data_dir = data_dir or recorded_dir(source)
     return locate(meta.get("dataset", "mnist"), data_dir, download=download, notify=notify)
+
+
+def locate_resumed(
+    meta: dict, data_dir: Path | None, map_labels: np.ndarray | None, notify: Callable[[str], None] = print
+) -> tuple[Path, str]:
+    """Where the data a checkpoint was trained on is, for --resume: that data and no other, or a DataError.
+
+    From data_dir when given, else where its data_source says: never a download, never the
+    cache for a folder that has gone. The training labels found must be those it recorded
+    (their number and SHA-256). A checkpoint from before they were recorded has its map's
+    labels to go by: the validation split of what was found must have those, in that order.
+    """
+    needs = f"--resume reads only the data the checkpoint was trained on, {trained_on(meta)}"
+    source = meta.get("data_source", "")
+    if data_dir is None and source not in (MNIST_SOURCE, SAMPLE_SOURCE) and recorded_dir(source) is None:
+        missing = "that folder is not there any more" if ":" in source else "it names no folder to look in"
+        raise DataError(f"{needs}: {missing}; pass --data-dir with its files")
+    try:
+        raw_dir, name = locate_recorded(meta, data_dir, download=False, notify=notify)
+    except DataError as e:
+        raise DataError(f"{needs}: {e}") from None
+    labels = read_labels(_find(raw_dir, FILES["train"][1]))[: _count(name, "train")]
+    recorded = meta.get("training_file")
+    if recorded is not None:
+        found = fingerprint(labels)
+        if found != recorded:
+            raise DataError(f"{needs}; {raw_dir} holds {_described(found)}")
+    elif map_labels is not None:
+        _, val = split_indices(len(labels))
+        if not np.array_equal(labels[val.numpy()], map_labels):
+            raise DataError(
+                f"{needs}; the validation split of {raw_dir} ({len(val):,} of its {len(labels):,} training images) "
+                f"has other labels than the {len(map_labels):,} the checkpoint validated on"
+            )
+    return raw_dir, name
+
+
+def trained_on(meta: dict) -> str:
+    """The data a checkpoint's meta says it was trained on, in words."""
+    source, dataset = meta.get("data_source", ""), meta.get("dataset", "mnist")
+    if source == MNIST_SOURCE:
+        text = "MNIST"
+    elif source == SAMPLE_SOURCE:
+        text = f"the MNIST sample (MNIST's first {SAMPLE_SIZES['train']:,} training images)"
+    elif source.startswith(f"{dataset}:"):
+        text = f"{dataset} from {source.partition(':')[2]}"
+    else:
+        text = repr(source)
+    recorded = meta.get("training_file")
+    return f"{text} ({_described(recorded)})" if isinstance(recorded, dict) else text
+
+
+def _described(recorded: dict) -> str:
+    """A fingerprint() in words: '60,000 training images, labels sha256 65a50cbbf4e9...'."""
+    images, digest = recorded.get("images"), str(recorded.get("labels_sha256"))
+    count = f"{images:,}" if isinstance(images, int) else repr(images)
+    return f"{count} training images, labels sha256 {digest[:12]}..."
 
 
 def read_test_digits(
@@ -243,7 +368,7 @@ def read_validation_digits(meta: dict, data_dir: Path | None = None) -> tuple[np
     """
     raw_dir, source = locate_recorded(meta, data_dir, download=False, notify=lambda _: None)
     image_file, label_file = (_find(raw_dir, name) for name in FILES["train"])
-    labels = read_idx(label_file)
+    labels = read_labels(label_file)[: _count(source, "train")]
     _, val = split_indices(len(labels))
     rows = val.numpy()
     images = read_idx_rows(image_file, rows)

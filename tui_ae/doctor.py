@@ -25,14 +25,15 @@ import numpy as np
 from rich.console import Console
 from rich.segment import Segment, Segments
 
+from tui_ae.config import MNIST_DIR
 from tui_ae.render import ColorMode, color_choice, detect_color_mode, digit_lines, map_lines
 from tui_ae.tui.sizes import MIN_SIZE
 
 Environ = Mapping[str, str]
 AskTmux = Callable[[list[str]], list[str] | None]  # format names -> this client's values; None: no answer
 
-SAMPLE_IMAGES = Path(__file__).parent / "sample" / "t10k-images-idx3-ubyte.gz"
-CARD_DIGIT = 1  # the embedded sample's second test image, a 2: curves, a straight stroke and soft edges
+CARD_IMAGES = MNIST_DIR / "t10k-images-idx3-ubyte.gz"  # the MNIST this package ships
+CARD_DIGIT = 1  # MNIST's second test image, a 2: curves, a straight stroke and soft edges
 CARD_MODES: tuple[ColorMode, ...] = ("truecolor", "256", "16", "mono")
 RICH_SYSTEMS = {"truecolor": "truecolor", "256": "256", "16": "standard", "mono": None}
 CARD_WIDTH, CARD_GAP = 28, 2  # a digit's cells; between columns (four abreast in 118)
@@ -333,9 +334,9 @@ def check_explore(environ: Environ, client: TmuxClient | None) -> Section:
 
 
 def card_digit() -> np.ndarray:
-    """A real digit, (28, 28) in [0, 1], read from the embedded sample without torch."""
+    """A real digit, (28, 28) in [0, 1], read from the MNIST this package ships, without torch."""
     offset = 16 + CARD_DIGIT * 28 * 28  # past the IDX header and the images before it
-    with gzip.open(SAMPLE_IMAGES, "rb") as f:
+    with gzip.open(CARD_IMAGES, "rb") as f:  # only the stream's first kilobytes are unpacked
         pixels = f.read(offset + 28 * 28)[offset:]
     return np.frombuffer(pixels, dtype=np.uint8).reshape(28, 28) / 255
 
@@ -439,16 +440,26 @@ def check_data() -> Section:
     if found is not None:
         section.facts.append(("MNIST", f"in the cache ({found})"))
         return section
-    section.facts.append(("MNIST", f"not in the cache ({cache}): only the embedded sample (2,000 test digits)"))
+    raw = cache / "MNIST" / "raw"
+    if writable(raw):
+        section.facts.append(("MNIST", f"shipped with tui-ae; unpacked into {raw} on first use"))
+        return section
+    section.facts.append(("MNIST", f"shipped with tui-ae, read gzipped: {raw} cannot be written"))
     section.advice.append(
         Advice(
-            "MNIST is not in the cache: train downloads it on first use; without internet, it trains on the sample",
-            f"mkdir -p {cache / 'MNIST' / 'raw'}",
-            "and copy MNIST's four IDX files there from a machine with internet, or pass --data-dir",
+            f"{raw} cannot be written, so each run unpacks MNIST's images anew (a few tenths of a second)",
+            "export TUI_AE_DATA=/a/folder/you/can/write",
+            "in ~/.bashrc, or make the folder writable",
             certain=False,
         )
     )
     return section
+
+
+def writable(folder: Path) -> bool:
+    """Whether folder could be made and written in: the nearest part of it that exists is a writable folder."""
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    return existing.is_dir() and os.access(existing, os.W_OK)
 
 
 # -- The report ------------------------------------------------------------------------------------------------

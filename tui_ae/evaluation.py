@@ -128,7 +128,7 @@ def codes(model, loader: data.DeviceLoader) -> torch.Tensor:
 def evaluate_checkpoint(
     path: Path, data_dir: Path | None = None, device: torch.device | DeviceName = "auto", notify=print
 ) -> tuple[checkpoint.Header, Metrics]:
-    """A checkpoint's metrics on its data set's test images (10,000; the embedded sample's 2,000).
+    """A checkpoint's metrics on its data set's test images (10,000; the old MNIST sample's 2,000).
 
     device: where to evaluate; a --device choice is resolved here, so a caller evaluating
     several checkpoints resolves it once and passes the torch.device.

@@ -1,30 +1,46 @@
-"""Files replaced whole or not at all: what checkpoints, their metrics and the figures are written with."""
+"""Files replaced whole or not at all: checkpoints, their metrics, the figures and the unpacked MNIST."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from tui_ae.errors import CheckpointError
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace path with data: a temporary file in the same folder, flushed and synced, then renamed."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # same folder, so the rename is atomic
+@contextlib.contextmanager
+def replacing(path: Path) -> Iterator[BinaryIO]:
+    """A file to write path's new contents into: a temporary one in the same folder, flushed, synced, then renamed.
+
+    If the writing fails, the temporary file is removed and path is left as it was; an
+    OSError is the caller's to word.
+    """
+    # In the same folder, so the rename is atomic; named for the process and the thread, so that two writing
+    # the same file at once (explore's workers may both unpack MNIST) never write into one temporary file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_native_id()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except OSError as e:
-        _remove(tmp)
-        raise CheckpointError(f"could not write {path}: {e.strerror or e}") from None
     except BaseException:
         _remove(tmp)
         raise
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace path with data, whole or not at all."""
+    try:
+        with replacing(path) as f:
+            f.write(data)
+    except OSError as e:
+        raise CheckpointError(f"could not write {path}: {e.strerror or e}") from None
 
 
 def _remove(tmp: Path) -> None:

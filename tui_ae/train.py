@@ -118,6 +118,14 @@ def _start(config: TrainConfig):
     return config, model, header, optimizer_state
 
 
+def _locate(config: TrainConfig, header, notify) -> tuple[Path, str]:
+    """(folder, source name) of the data to train on: for a resumed run, the data its checkpoint was trained on."""
+    if header is None:
+        return data.locate(config.dataset, config.data_dir, notify=notify)
+    _, stored = checkpoint.read_codes(config.checkpoint_path)
+    return data.locate_resumed(header.meta, config.data_dir, stored.labels if stored else None, notify)
+
+
 def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[Started | Step | EpochDone]:
     """Train, yielding events; a Step every `log_every` batches and at the end of each epoch."""
     config, model, header, optimizer_state = _start(config)
@@ -127,8 +135,10 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
         # metrics: one stopped between the two, or a metrics file lost, is mended here)
         write_metrics(path, history)
 
-    raw_dir, source = data.locate(config.dataset, config.data_dir, notify=notify)
-    train_set, val_set = data.train_val_split(data.read_split(raw_dir, "train", source))
+    raw_dir, source = _locate(config, header, notify)
+    training_file = data.read_split(raw_dir, "train", source)
+    train_set, val_set = data.train_val_split(training_file)
+    fingerprint = data.fingerprint(training_file.labels.numpy())
     train_loader = data.DeviceLoader(train_set, config.batch_size, device, shuffle=True, seed=config.seed)
     val_loader = data.DeviceLoader(val_set, 4096, device, shuffle=False)
     model.to(device).train()
@@ -172,7 +182,9 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
             history.append({"epoch": epoch, "train": train_metrics, "val": val_metrics, "lr": loop.next_lr(),
                             "seconds": round(seconds, 3), "train_seconds": round(train_seconds, 3),
                             "images_per_second": round(seen / train_seconds), "device": str(device)})  # fmt: skip
-            meta = _meta(config, source, history, schedule.state(loop.steps_done), cuda_graphs=loop.captured)
+            meta = _meta(
+                config, source, fingerprint, history, schedule.state(loop.steps_done), cuda_graphs=loop.captured
+            )
             writer.save(path, model, meta, optimizer, encode_all(model, val_loader), metrics=history)
             warning = None
             if not warned and _collapsed(config, epoch, train_metrics, val_metrics):
@@ -327,11 +339,19 @@ def _captured(step: TrainStep, loader: data.DeviceLoader, notify) -> TrainStep |
         return step
 
 
-def _meta(config: TrainConfig, source: str, history: list[dict], scheduler: dict | None, cuda_graphs: bool) -> dict:
+def _meta(
+    config: TrainConfig,
+    source: str,
+    training_file: dict,
+    history: list[dict],
+    scheduler: dict | None,
+    cuda_graphs: bool,
+) -> dict:
     settings = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}
     return {
         "dataset": config.dataset,
         "data_source": source,
+        "training_file": training_file,  # data.fingerprint(): what --resume checks its data against
         "epochs_done": len(history),
         "best_val_loss": min(h["val"]["loss"] for h in history),
         "history": history,

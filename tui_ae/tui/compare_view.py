@@ -26,7 +26,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Static
 
-from tui_ae.config import KINDS, SAMPLE_SOURCE
+from tui_ae.config import KINDS, MNIST_SOURCE, SAMPLE_SOURCE
 from tui_ae.errors import TuiAeError
 from tui_ae.render import ColorMode, Glyph
 from tui_ae.tui.digit_view import DigitView
@@ -61,10 +61,12 @@ def dataset_name(dataset: str) -> str:
     return DATASET_NAMES.get(dataset, dataset)
 
 
-def describe_source(source: str, cache: Path) -> str:
-    """Where the test images came from, for the info column; for the embedded sample, where the rest would go."""
+def describe_source(source: str) -> str:
+    """Where the test images came from, for the info column; for the old sample, how to see them all."""
     if source == SAMPLE_SOURCE:
-        return f"embedded sample: for all 10,000, pass --data-dir or put MNIST in {home_relative(str(cache))}"
+        return "the MNIST sample the model was trained on: for all 10,000, pass --data-dir"
+    if source == MNIST_SOURCE:
+        return "MNIST, as tui-ae ships it"
     return home_relative(source.split(":", 1)[-1])
 
 
@@ -188,7 +190,7 @@ class CompareView(Horizontal):
         except TuiAeError as e:
             self.post_message(TestImagesFailed(dataset, str(e)))
         else:
-            where = describe_source(digits.source, data.default_data_dir())
+            where = describe_source(digits.source)
             self.post_message(
                 TestImagesLoaded(dataset, digits.images.numpy(), digits.labels.numpy(), digits.source, where)
             )
