@@ -450,8 +450,9 @@ async def test_a_small_terminal_halves_the_digits(make_app):
         await settle(pilot)
         assert app.has_class("-compact")
         view = app.explorer.digit_views["ae"]
-        assert view.content_size == (14, 7)
-        assert sum(1 for y in range(7) if view.render_line(y).text.strip()) == 7  # 14x14 pixels in 7 rows
+        assert view.content_size == (18, 7)  # a quarter of 80 columns, less the border
+        assert view.image.shape == (28, 28) and view.fit(view.image, view.content_size)[0].shape == (14, 14)
+        assert [len(view.render_line(y).text.strip()) for y in range(7)] == [14] * 7  # 14x14 pixels in 7 rows
 
 
 # -- missing and unusual checkpoints --------------------------------------------------------------------------

@@ -14,11 +14,11 @@ from functools import partial
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer
 from textual.worker import get_current_worker
 
 from tui_ae.latent import grid_points, quantile_points
 from tui_ae.render import ColorMode, Glyph
+from tui_ae.tui.footer import KeysFooter
 from tui_ae.tui.grid_view import GridView, grid_shape, mosaic, next_side, size_note
 from tui_ae.tui.keys import bindings
 from tui_ae.tui.messages import GridDecoded
@@ -40,7 +40,7 @@ class GridScreen(Screen):
         with Horizontal(id="grids"):
             for kind in self.slots:
                 yield GridView(mode=self.mode, glyph=self.glyph, id=f"{kind}-grid")
-        yield Footer()
+        yield KeysFooter()
 
     def view(self, kind: str) -> GridView:
         return self.query_one(f"#{kind}-grid", GridView)
