@@ -464,15 +464,30 @@ async def settle(pilot, rest: float = 0.0) -> None:
     await pilot.pause()
 
 
+def screen_rows(app, region=None) -> list[str]:
+    """The screen as a user reads it, row by row, rendered as App.export_screenshot renders it; or a region of it."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), record=True, color_system=None, safe_box=False)
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    rows = [row.ljust(width) for row in console.export_text().splitlines()]
+    if region is None:
+        return rows
+    return [row[region.x : region.right] for row in rows[region.y : region.bottom]]
+
+
 def info_text(app) -> str:
-    """The compare mode's side panel as drawn at its width."""
+    """The compare mode's side panel as drawn at its size."""
     import io
 
     from rich.console import Console
 
     info = app.compare.query_one("#compare-info")
     console = Console(width=info.content_size.width, file=io.StringIO(), record=True, color_system=None)
-    console.print(info.content)
+    console.print(info.render())
     return console.export_text()
 
 

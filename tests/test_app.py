@@ -396,9 +396,8 @@ async def test_grid_mode_decodes_a_grid_for_each_model(make_app):
         assert isinstance(screen, GridScreen)
         for kind in ("ae", "vae"):
             view = screen.query_one(f"#{kind}-grid", GridView)
-            cols, rows, halved = grid_shape(*view.content_size)
-            assert halved and cols * rows >= 16
-            assert view.image.shape == (rows * 14, cols * 14)
+            assert grid_shape(*view.content_size) == (4, 4, 14)  # 58 columns: four digits of 14 pixels
+            assert view.image.shape == (4 * 14, 4 * 14)
         vae_view = screen.query_one("#vae-grid", GridView)
         bounds_grid = vae_view.image.copy()
         await pilot.press("b")
@@ -450,8 +449,9 @@ async def test_a_small_terminal_halves_the_digits(make_app):
         await settle(pilot)
         assert app.has_class("-compact")
         view = app.explorer.digit_views["ae"]
-        assert view.content_size == (14, 7)
-        assert sum(1 for y in range(7) if view.render_line(y).text.strip()) == 7  # 14x14 pixels in 7 rows
+        assert view.content_size == (18, 7)  # a quarter of 80 columns, less the border
+        assert view.image.shape == (28, 28) and view.fit(view.image, view.content_size)[0].shape == (14, 14)
+        assert [len(view.render_line(y).text.strip()) for y in range(7)] == [14] * 7  # 14x14 pixels in 7 rows
 
 
 # -- missing and unusual checkpoints --------------------------------------------------------------------------

@@ -195,7 +195,13 @@ async def test_a_digit_key_jumps_to_that_digits_medoid_and_both_cursors_when_lin
         assert (app.slots["vae"].x, app.slots["vae"].y) == medoid(7) and app.slots["ae"].x == medoid(5)[0]
 
 
-def test_coordinates_never_show_a_negative_zero():
-    assert coordinates("VAE", -0.3, -0.004, 12) == "(-0.3, 0.0)"
-    assert coordinates("VAE", -0.3, -0.2, 9) == "(0, 0)"
-    assert coordinates("AE", -0.001, 2.5, 30) == "AE (0.00, 2.50)"
+def test_coordinates_never_show_a_negative_zero_and_keep_a_decimal_longest():
+    assert coordinates("AE", -0.001, 2.5)[0] == "AE (0.00, 2.50)"
+    assert coordinates("VAE", -0.3, -0.004) == (
+        "VAE (-0.30, 0.00)",
+        "VAE (-0.3, 0.0)",
+        "(-0.30, 0.00)",
+        "(-0.3, 0.0)",
+        "-0.3, 0.0",  # the parentheses go before the decimal does
+        "(0, 0)",
+    )

@@ -8,7 +8,7 @@ import torch
 from conftest import info_text, settle
 from textual.geometry import Region
 
-from tui_ae.render import halve
+from tui_ae.render import halve, resample
 from tui_ae.tui.app import ExplorerApp
 from tui_ae.tui.interpolation_view import path_points
 from tui_ae.tui.latent_map import LatentMap
@@ -71,7 +71,7 @@ async def test_a_then_b_shows_the_path_between_their_codes_and_the_decodings_alo
             assert latent_map.overlay_cells("path")[-1] == latent_map.cell(tuple(b))
             points = path_points(a, b, steps)
             np.testing.assert_allclose(view.decodings[kind], decoded(slot, points), atol=1e-5)
-            strip = view.strip(kind).image  # A, a grey column, the decodings, a grey column, B; halved to 14x14
+            strip = view.strip(kind).image  # A, a grey column, the decodings, a grey column, B; at 14x14 in 7 rows
             assert strip.shape == (14, 14 * (steps + 2) + 2)
             np.testing.assert_allclose(strip[:, :14], halve(images[0]), atol=1e-6)
             np.testing.assert_allclose(strip[:, -14:], halve(images[1]), atol=1e-6)
@@ -180,7 +180,9 @@ async def test_a_resize_keeps_the_marker_at_its_place_along_the_path(make_app):
         check_marker_near(at)
         await pilot.resize_terminal(80, 24)
         await settle(pilot)
-        assert view.steps > 6 and view.strip("ae").image.shape[0] == 8  # quartered: 7x7 digits, a blank row
+        assert view.strip("ae").image.shape[0] == 8  # strips of 4 rows: tiles of 8x8 pixels
+        np.testing.assert_allclose(view.strip("ae").image[:, :8], resample(app.interpolation.ends.images[0], 8))
+        assert view.steps == (view.strip("ae").content_size.width - 2) // 8 - 2 and view.steps > 6
         assert all(m.display and m.image.shape == (28, 28) for m in app.markers.values())  # shown halved
         check_marker_near(at)
 

@@ -16,15 +16,19 @@ from tui_ae.render import (
     LABEL_COLORS,
     LABEL_COLORS_16,
     ColorEnvironment,
+    area_weights,
     cell_of,
     color_choice,
     detect_color_mode,
     digit_lines,
+    digit_size,
     halve,
     legend_segments,
     map_cells,
     map_lines,
     point_of,
+    resample,
+    with_even_rows,
 )
 
 CHECKER = np.array([[0.0, 1.0], [1.0, 0.0]])
@@ -167,6 +171,63 @@ def test_odd_row_count_is_refused():
 def test_halve_averages_2x2_blocks_and_drops_an_odd_last_row_and_column():
     image = np.arange(35.0).reshape(5, 7)
     np.testing.assert_array_equal(halve(image), [[4.0, 6.0, 8.0], [18.0, 20.0, 22.0]])
+
+
+def test_area_weights_are_the_overlaps_worked_out_by_hand():
+    # 28 -> 12: a new pixel spans 7/3 old ones. The first covers pixels 0 and 1 whole and a third of pixel 2;
+    # the second the other two thirds of pixel 2, pixel 3 whole and two thirds of pixel 4.
+    weights = area_weights(28, 12)
+    np.testing.assert_allclose(weights[0, :3], [3 / 7, 3 / 7, 1 / 7])
+    np.testing.assert_allclose(weights[1, 2:5], [2 / 7, 3 / 7, 2 / 7])
+    assert not weights[0, 3:].any() and not weights[1, :2].any() and not weights[1, 5:].any()
+    np.testing.assert_allclose(weights.sum(axis=1), 1)  # a mean: a blank image stays blank, ink stays ink
+    np.testing.assert_array_equal(area_weights(3, 2), [[2 / 3, 1 / 3, 0], [0, 1 / 3, 2 / 3]])
+
+
+def test_resampling_28_to_12_is_the_area_average_worked_out_by_hand():
+    image = np.random.default_rng(3).random((28, 28))
+    third = 1 / 3
+    # New pixel (0, 0) covers rows and columns 0 and 1 whole and a third of row and column 2: 7/3 x 7/3 of area.
+    rows = image[0] + image[1] + third * image[2]  # the columns' sums over the first 7/3 rows, per column
+    first = (rows[0] + rows[1] + third * rows[2]) / (7 / 3) ** 2
+    # New pixel (1, 1): two thirds of rows and columns 2 and 4, all of row and column 3.
+    share = np.array([2 * third, 1, 2 * third])
+    second = share @ image[2:5, 2:5] @ share / (7 / 3) ** 2
+    resampled = resample(image, 12)
+    assert resampled.shape == (12, 12)
+    assert resampled[0, 0] == pytest.approx(first, rel=1e-12) and resampled[1, 1] == pytest.approx(second, rel=1e-12)
+    assert resampled.mean() == pytest.approx(image.mean(), rel=1e-12)  # every pixel's area counted once
+
+
+def test_at_14_and_7_the_resampler_gives_what_halving_gives():
+    # Levels of 1/256: every sum is exact in float64, so the two must agree to the last bit.
+    images = np.random.default_rng(4).integers(0, 256, (50, 28, 28)) / 256
+    for image in images:
+        np.testing.assert_array_equal(resample(image, 14), halve(image))
+        np.testing.assert_array_equal(resample(image, 7), halve(halve(image)))
+    np.testing.assert_array_equal(resample(images, 14), [halve(image) for image in images])  # a batch at once
+    decodings = np.random.default_rng(5).random((50, 28, 28), dtype=np.float32)  # as a model decodes: float32
+    np.testing.assert_array_equal(resample(decodings, 14), [halve(d) for d in decodings])  # to the bit
+    np.testing.assert_allclose(resample(decodings, 7), [halve(halve(d)) for d in decodings], rtol=1e-6)  # rounded
+
+
+def test_resampling_to_56_doubles_each_pixel():
+    image = np.random.default_rng(6).random((28, 28))
+    np.testing.assert_array_equal(resample(image, 56), image.repeat(2, axis=0).repeat(2, axis=1))
+
+
+def test_digit_size_is_the_largest_whole_size_that_fits_from_5_to_28_then_doubled():
+    assert digit_size(19, 12) == 12  # a 6x6 grid in 116x36 cells: 116 // 6 columns, 72 // 6 pixel rows
+    assert digit_size(100, 28) == 28 and digit_size(55, 100) == 28  # 28 until 56 fits
+    assert digit_size(56, 56) == 56 and digit_size(200, 200) == 56  # doubled, no further
+    assert digit_size(5, 40) == 5 and digit_size(4, 40) is None and digit_size(40, 4) is None
+
+
+def test_an_odd_number_of_rows_gets_a_blank_row():
+    image = np.ones((5, 3))
+    padded = with_even_rows(image)
+    assert padded.shape == (6, 3) and padded[:5].all() and not padded[5].any()
+    assert with_even_rows(np.ones((4, 3))).shape == (4, 3)
 
 
 # --- digits through a real Rich console ---

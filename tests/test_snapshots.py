@@ -13,6 +13,7 @@ from conftest import SNAPSHOT_SIZE, settled_after
 from tui_ae.tui.app import ExplorerApp
 
 SIZE = SNAPSHOT_SIZE
+SMALL = (80, 24)  # a fresh terminal's size, and a default SSH client's
 
 
 def test_first_frame_while_the_models_load(snap_compare, fixed_checkpoints):
@@ -45,7 +46,7 @@ def test_interpolation(snap_compare, explorer):
 
 def test_interpolation_small_terminal(snap_compare, explorer):
     keys = ("c", "a", *["n"] * 6, "b", "right")
-    assert snap_compare(explorer, terminal_size=(80, 24), run_before=settled_after(*keys))
+    assert snap_compare(explorer, terminal_size=SMALL, run_before=settled_after(*keys))
 
 
 def test_grid(snap_compare, explorer):
@@ -57,7 +58,22 @@ def test_help(snap_compare, explorer):
 
 
 def test_small_terminal(snap_compare, explorer):
-    assert snap_compare(explorer, terminal_size=(80, 24), run_before=settled_after())
+    """80x24: the cursors' coordinates with a decimal, the readouts and every key whole."""
+    assert snap_compare(explorer, terminal_size=SMALL, run_before=settled_after("right", "up", "tab", "left"))
+
+
+def test_compare_small_terminal(snap_compare, explorer):
+    """80x24: the MSEs with four decimals, where each code is, and the side panel down to its last line."""
+    assert snap_compare(explorer, terminal_size=SMALL, run_before=settled_after("c", "a", "n", "n"))
+
+
+def test_grid_small_terminal(snap_compare, explorer):
+    assert snap_compare(explorer, terminal_size=SMALL, run_before=settled_after("g"))
+
+
+def test_help_small_terminal(snap_compare, explorer):
+    """80x24: the keys that work anywhere first, and the border saying that the box scrolls."""
+    assert snap_compare(explorer, terminal_size=SMALL, run_before=settled_after("question_mark"))
 
 
 def test_too_small(snap_compare, explorer):

@@ -146,10 +146,51 @@ def halve(image: np.ndarray) -> np.ndarray:
     return image[: h // 2 * 2, : w // 2 * 2].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
 
 
-def shrink(image: np.ndarray, times: int) -> np.ndarray:
-    """An image halved `times` times, with a blank row added where that leaves an odd number: a cell is two rows."""
-    for _ in range(times):
-        image = halve(image)
+DIGIT = 28  # pixels a side of a digit as decoded
+SMALLEST = 5  # pixels a side of the smallest digit drawn: a 4x4 digit no longer reads as one
+
+
+def digit_size(width: int, height: int) -> int | None:
+    """Pixels a side of the largest digit that fits width x height pixels (a cell is one column, two rows).
+
+    28 doubled (56) where that fits, else the largest whole size from 5 to 28; None where not even 5 fits.
+    """
+    side = min(width, height)
+    if side >= 2 * DIGIT:
+        return 2 * DIGIT
+    return min(side, DIGIT) if side >= SMALLEST else None
+
+
+def area_weights(size: int, to: int) -> np.ndarray:
+    """(to, size): the share of each of `size` pixels in each of `to` pixels over the same length; rows sum to 1.
+
+    The length is measured in size * to units, so that every overlap is a whole number: old pixel j
+    spans [j * to, (j + 1) * to), new pixel i spans [i * size, (i + 1) * size).
+    """
+    old, new = np.arange(size + 1) * to, np.arange(to + 1) * size
+    overlap = np.minimum(new[1:, None], old[None, 1:]) - np.maximum(new[:-1, None], old[None, :-1])
+    return np.maximum(overlap, 0) / size
+
+
+def resample(images: np.ndarray, size: int) -> np.ndarray:
+    """(..., n, n) square images -> (..., size, size) by area averaging.
+
+    Each new pixel is the mean of the old ones under it, weighted by how much of it each covers:
+    28 -> 12 averages 7/3 x 7/3 pixels, 28 -> 56 repeats each pixel twice each way. Where size
+    divides n, the blocks' means are taken as halve() takes them, in the images' own precision,
+    so that a digit at 14x14 is drawn to the bit as it was before this resampler (the matrices
+    round differently, and a grey level can flip).
+    """
+    n = images.shape[-1]
+    if n % size == 0:
+        block = n // size
+        return images.reshape(*images.shape[:-2], size, block, size, block).mean(axis=(-3, -1))
+    weights = area_weights(n, size)  # (size, n)
+    return weights @ images @ weights.T
+
+
+def with_even_rows(image: np.ndarray) -> np.ndarray:
+    """The image with a blank row under it where it has an odd number of rows: a cell is two rows."""
     if image.shape[0] % 2:
         image = np.vstack([image, np.zeros((1, image.shape[1]), image.dtype)])
     return image

@@ -26,13 +26,14 @@ from textual.filter import Monochrome
 from textual.geometry import Size
 from textual.reactive import var
 from textual.widget import Widget
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from tui_ae.config import KINDS
 from tui_ae.render import ColorMode, Glyph, legend_segments
 from tui_ae.tui.compare_view import CompareView
 from tui_ae.tui.explore_view import ExploreView
+from tui_ae.tui.footer import KeysFooter
 from tui_ae.tui.grid_screen import GridScreen
 from tui_ae.tui.help_screen import HelpScreen
 from tui_ae.tui.interpolation_view import Ends, InterpolationView
@@ -144,7 +145,7 @@ class ExplorerApp(App):
         yield self.explorer
         yield self.compare
         yield self.interpolation
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self._apply_size(self.size)

@@ -18,18 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from rich.console import Group
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Static
 
 from tui_ae.config import KINDS, MNIST_SOURCE, SAMPLE_SOURCE
 from tui_ae.errors import TuiAeError
 from tui_ae.render import ColorMode, Glyph
 from tui_ae.tui.digit_view import DigitView
+from tui_ae.tui.fitted_lines import FittedLines, Line
+from tui_ae.tui.formatting import mark_forms
 from tui_ae.tui.keys import bindings
 from tui_ae.tui.map_shapes import Ellipse, Grid, Overlay, cell_at
 from tui_ae.tui.messages import MarkMoved, OverlaysChanged, TestImagesFailed, TestImagesLoaded
@@ -39,6 +39,7 @@ from tui_ae.tui.slot import Slot
 PANELS = ("original", *KINDS)
 DATASET_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 SIGMAS = (("2σ", 2, "·", "dim"), ("1σ", 1, "•", "bright"))  # overlay, σ's multiple, glyph, look; 1σ over 2σ
+NOTE, LABEL, LEGEND, SPACING = 1, 2, 3, 4  # the side panel's dispensable lines: the highest go first
 
 
 Posterior = tuple[tuple[float, float], np.ndarray]  # a test image's code (its posterior mean) and σ, both 2-D
@@ -111,7 +112,7 @@ class CompareView(Horizontal):
     def compose(self) -> ComposeResult:
         for name in PANELS:
             yield DigitView(mode=self.mode, glyph=self.glyph, id=f"compare-{name}")
-        yield Static(id="compare-info", classes="info")
+        yield FittedLines(id="compare-info", classes="info")
 
     def panel(self, name: str) -> DigitView:
         return self.query_one(f"#compare-{name}", DigitView)
@@ -216,28 +217,36 @@ class CompareView(Horizontal):
             for kind in self.slots:
                 self._show(kind, kind.upper(), message="")
                 self._mark(kind, None)
-            self.query_one("#compare-info", Static).update("")
+            self.query_one("#compare-info", FittedLines).show(())
             return
         i = self.index = self.index % len(test.labels)
         label = int(test.labels[i])
         image = test.images[i].astype(np.float32) / 255  # (28, 28)
-        self._show("original", f"Test image · a {label}", image)
+        self._show("original", (f"Test image · a {label}", f"Test · a {label}"), image)
         posteriors = {kind: found for kind in self.slots if (found := self._show_reconstruction(kind, image))}
         self._show_info(test, i, label, posteriors)
 
     def _show_info(self, test: TestImagesLoaded, i: int, label: int, posteriors: dict[str, Posterior]) -> None:
-        """The side panel: which image, what ◆ and the outlines are, σ, A if marked, and where the images came from."""
-        # Compact: at 100 columns this column is 9 wide, and what does not fit its 14 rows is cut.
-        text = Text(f"{i + 1:,} of {len(test.labels):,}\nlabel {label}\n◆ its encodings\n")
+        """The side panel: which image, what ◆ and the outlines are, σ, A if marked, and where the images came from.
+
+        Where the panel is too short for all of it (80x24), the spacing, the legends, the label
+        (the title says it too) and the 2σ note make way, in that order (fitted_lines.py).
+        """
+        lines = [
+            Line(Text(f"{i + 1:,} of {len(test.labels):,}")),
+            Line(Text(f"label {label}"), LABEL),
+            Line(Text("◆ its encodings"), LEGEND),
+        ]
         if posteriors:  # only the VAE has one (the last, where test doubles give both models one)
             kind, (point, sigma) = list(posteriors.items())[-1]
-            text.append(f"• 1σ · 2σ {kind.upper()}\nσ ({sigma[0]:.3f}, {sigma[1]:.3f})\n")
+            lines.append(Line(Text(f"• 1σ · 2σ {kind.upper()}"), LEGEND))
+            lines.append(Line(Text(f"σ ({sigma[0]:.3f}, {sigma[1]:.3f})")))
             if self._outlines_hidden(kind, point, sigma):
-                text.append("2σ inside ◆'s cell\n", style="dim")
+                lines.append(Line(Text("2σ inside ◆'s cell", style="dim"), NOTE))
         if self.a is not None and self.a[0] == self.dataset:
-            text.append(f"A: {self.a[1] + 1:,}, a {int(test.labels[self.a[1]])}\n", style="bold")
-        text.append("\n")
-        self.query_one("#compare-info", Static).update(Group(text, PathText(test.where)))
+            lines.append(Line(Text(f"A: {self.a[1] + 1:,}, a {int(test.labels[self.a[1]])}", style="bold")))
+        lines += [Line(Text(""), SPACING), Line(PathText(test.where))]
+        self.query_one("#compare-info", FittedLines).show(lines)
 
     def _outlines_hidden(self, kind: str, point: tuple[float, float], sigma: np.ndarray) -> bool:
         """Whether a model's 2σ outline around point falls in the ◆'s own cell of its map, so the map shows none."""
@@ -265,7 +274,8 @@ class CompareView(Horizontal):
         else:
             z, recon, mse, sigma = slot.reconstruct(image)
             point = (float(z[0]), float(z[1]))
-            self._show(kind, f"{name} · MSE {mse:.4f}", recon, subtitle=f"◆ at ({z[0]:.2f}, {z[1]:.2f})")
+            mse_forms = (f"{name} · MSE {mse:.4f}", f"{name} MSE {mse:.4f}", f"{name} {mse:.4f}")
+            self._show(kind, mse_forms, recon, subtitle=mark_forms(*point))
             self._mark(kind, point, sigma)
             return (point, sigma) if sigma is not None else None
         return None
@@ -277,11 +287,16 @@ class CompareView(Horizontal):
         self.app.post_message(MarkMoved(kind, point))
 
     def _show(
-        self, name: str, title: str, image: np.ndarray | None = None, message: str = "", subtitle: str = ""
+        self,
+        name: str,
+        title: str | tuple[str, ...],
+        image: np.ndarray | None = None,
+        message: str = "",
+        subtitle: tuple[str, ...] = ("",),
     ) -> None:
-        """One panel: an image, or a message where there is none."""
+        """One panel: an image, or a message where there is none; its titles in forms, longest first (set_titles)."""
         view = self.panel(name)
-        view.border_title, view.border_subtitle = title, subtitle
+        view.set_titles((title,) if isinstance(title, str) else title, subtitle)
         if image is not None:
             view.show_image(image)
         else:

@@ -27,7 +27,7 @@ from textual.timer import Timer
 
 from tui_ae.render import ColorMode, Glyph, point_of
 from tui_ae.tui.digit_view import DigitView
-from tui_ae.tui.formatting import first_fitting, rounded
+from tui_ae.tui.formatting import point_forms
 from tui_ae.tui.info_panel import InfoPanel, Neighbour
 from tui_ae.tui.keys import bindings
 from tui_ae.tui.map_shapes import Cell, Grid, cell_at
@@ -49,10 +49,10 @@ from tui_ae.tui.slot import Slot
 REST = 0.1  # seconds after the last move at which the thumbnails follow the cursor
 
 
-def coordinates(name: str, x: float, y: float, width: int) -> str:
-    """ "AE (1.23, -4.56)", as precise as fits in width."""
-    at = {decimals: f"({rounded(x, decimals)}, {rounded(y, decimals)})" for decimals in (2, 1, 0)}
-    return first_fitting(width, f"{name} {at[2]}", f"{name} {at[1]}", at[1], at[0])
+def coordinates(name: str, x: float, y: float) -> tuple[str, ...]:
+    """ "AE (1.23, -4.56)" and shorter forms of it, for the digit's title: the name goes first, then decimals."""
+    at = point_forms(x, y)
+    return (f"{name} {at[0]}", f"{name} {at[1]}", *at)
 
 
 def model_header(slot: Slot) -> tuple[Text, ...]:
@@ -236,7 +236,7 @@ class ExploreView(Horizontal):
         slot, view = self.slots[kind], self.digit_views[kind]
         name = kind.upper()
         if not slot.usable:
-            view.border_title = name
+            view.set_titles((name,))
             view.show_message(slot.error or "")
             return
         self.app.post_message(CursorMoved(kind, slot.x, slot.y))
@@ -251,8 +251,7 @@ class ExploreView(Horizontal):
         if kind == "vae":
             lines.append((prior_readout(slot, slot.x, slot.y),))
         self.info[kind].show_readout(tuple(lines), off)
-        view.border_title = coordinates(name, slot.x, slot.y, view.size.width - 4)
-        view.border_subtitle = f"nearest: {nearest[0]}" if nearest else ""
+        view.set_titles(coordinates(name, slot.x, slot.y), (f"nearest: {nearest[0]}" if nearest else "",))
         if slot.model is not None:
             view.show_image(slot.decode(np.array([[slot.x, slot.y]]))[0])
         else:

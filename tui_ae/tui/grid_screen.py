@@ -2,8 +2,9 @@
 
 The grids are decoded in a thread worker per model; a stale answer (the terminal
 was resized, the grid's size changed, or the VAE's grid switched space meanwhile)
-is dropped on arrival. By default each grid is the largest that fits; + and - step
-through square grids from 2x2 to 12x12, their digits shrunk as far as they need.
+is dropped on arrival. By default each grid is the square one with the most digits that
+fit at 14x14 pixels or larger; + and - step through square grids from 2x2 to 12x12, their
+digits as large as fit (grid_view.py).
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from functools import partial
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer
 from textual.worker import get_current_worker
 
 from tui_ae.latent import grid_points, quantile_points
 from tui_ae.render import ColorMode, Glyph
-from tui_ae.tui.grid_view import SHRINK, GridView, grid_shape, mosaic, next_side
+from tui_ae.tui.footer import KeysFooter
+from tui_ae.tui.grid_view import GridView, grid_shape, mosaic, next_side, size_note
 from tui_ae.tui.keys import bindings
 from tui_ae.tui.messages import GridDecoded
 from tui_ae.tui.slot import Slot
@@ -39,7 +40,7 @@ class GridScreen(Screen):
         with Horizontal(id="grids"):
             for kind in self.slots:
                 yield GridView(mode=self.mode, glyph=self.glyph, id=f"{kind}-grid")
-        yield Footer()
+        yield KeysFooter()
 
     def view(self, kind: str) -> GridView:
         return self.query_one(f"#{kind}-grid", GridView)
@@ -58,7 +59,7 @@ class GridScreen(Screen):
         shapes = [grid_shape(*view.content_size, self.side) for view in shown if view.content_size.area]
         if not shapes or shapes[0] is None:
             return
-        side = next_side(shapes[0][0], shapes[0][1], step)
+        side = next_side(shapes[0][0], step)
         if all(grid_shape(*view.content_size, side) is not None for view in shown):  # fewer always fit
             self.side = side
             self.redraw()
@@ -105,22 +106,26 @@ class GridScreen(Screen):
             if not size.area:
                 continue  # not laid out yet: its first resize draws it
             shape = grid_shape(size.width, size.height, self.side) or grid_shape(size.width, size.height)
-            cols, rows, scale = shape
-            key = (kind, space, cols, rows, scale)
+            if shape is None:  # not even 2x2 digits of 5x5 pixels: narrower than 10 columns
+                self._wanted.pop(kind, None)
+                view.show_message("too narrow for a grid")
+                continue
+            cols, rows, pixels = shape
+            key = (kind, space, cols, rows, pixels)
             if self._wanted.get(kind) == key:
                 continue
             self._wanted[kind] = key
-            view.border_subtitle = f"{cols}×{rows}{SHRINK[scale]}"
+            view.border_subtitle = f"{cols}×{rows}{size_note(pixels)}"
             if view.image is None:
                 view.show_message("decoding…")
             self.run_worker(partial(self._decode, slot, key), thread=True, group=f"grid-{kind}", exclusive=True)
 
     def _decode(self, slot: Slot, key: tuple) -> None:
-        kind, space, cols, rows, scale = key
+        kind, space, cols, rows, pixels = key
         points = quantile_points(cols, rows) if space == "quantiles" else grid_points(cols, rows, slot.bounds)
         images = slot.decode(points)  # (rows * cols, 28, 28)
         if not get_current_worker().is_cancelled:
-            self.post_message(GridDecoded(key, mosaic(images, cols, rows, scale)))
+            self.post_message(GridDecoded(key, mosaic(images, cols, rows, pixels)))
 
     def on_grid_decoded(self, message: GridDecoded) -> None:
         kind = message.key[0]

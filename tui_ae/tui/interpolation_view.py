@@ -29,7 +29,7 @@ from tui_ae.tui.keys import bindings
 from tui_ae.tui.map_shapes import Line, Overlay, Point
 from tui_ae.tui.messages import MarkerMoved, OverlaysChanged
 from tui_ae.tui.slot import Slot
-from tui_ae.tui.strip_view import StripView, halvings, steps_that_fit, tile_width
+from tui_ae.tui.strip_view import StripView, steps_that_fit, tile_size
 
 OVERLAYS = ("path", "marker", "A", "B")  # drawn on each map in this order (_draw_path's): A and B stay over the ◆
 
@@ -127,9 +127,8 @@ class InterpolationView(Vertical):
         size = self.strip(next(iter(self.slots))).content_size
         if not size.area:
             return  # not laid out yet: its resize redraws
-        times = halvings(size.height)
-        steps = steps_that_fit(size.width, times)
-        self.tile = tile_width(times)
+        self.tile = tile_size(size.width, size.height)
+        steps = steps_that_fit(size.width, self.tile)
         marker = round(self.at * (steps - 1))  # not self.marker: the paths change length one by one below
         for kind, slot in self.slots.items():
             why_not = self._why_not(slot)
@@ -143,7 +142,7 @@ class InterpolationView(Vertical):
                 self.paths[kind] = path_points(codes[0], codes[1], steps)
                 self.decodings[kind] = slot.decode(self.paths[kind])  # (steps, 28, 28): one batch
                 self._draw_path(kind, codes, self.paths[kind][marker])
-            self.strip(kind).show_strip(self.ends.images, self.decodings[kind], times, marker)
+            self.strip(kind).show_strip(self.ends.images, self.decodings[kind], self.tile, marker)
         self._show_marker()
 
     def _why_not(self, slot: Slot) -> str | None:

@@ -121,7 +121,7 @@ KEYS: dict[Mode, tuple[Keys, ...]] = {
         ),
         Keys(
             "+ / -",
-            "more or fewer digits: square grids from 2×2 to 12×12, each digit shrunk as far as it needs",
+            "more or fewer digits: square grids from 2×2 to 12×12, each digit as large as fits",
             (Binding("plus,equals_sign", "resize(1)", "More"), Binding("minus", "resize(-1)", "Fewer")),
         ),
         Keys("tab", "one model's grid full-screen, then the other's, then both", (Binding("tab", "alone", "One"),)),

@@ -6,9 +6,7 @@ import numpy as np
 from textual.geometry import Size
 
 from tui_ae.tui.digit_view import DigitView
-from tui_ae.tui.formatting import first_fitting, rounded
-
-TITLE_MARGIN = 4  # columns of the content's width a border title leaves free: two each side
+from tui_ae.tui.formatting import mark_forms
 
 
 class MarkerView(DigitView):
@@ -19,11 +17,13 @@ class MarkerView(DigitView):
         it must know one to be shown at all (only where it is larger than a strip's tile). So
         it works it out as the layout will: its stylesheet's width and height (app.tcss's, by
         the app's size class), resolved in its container's content area, which is laid out (the
-        maps' row), capped by its max-height, less its border.
+        maps' row), held within its min-width and max-height, less its border.
         """
         room = self.parent.content_size if self.parent is not None else Size(0, 0)
         styles, viewport = self.styles, self.app.size
         width = styles.width.resolve(room, viewport) if styles.width else 0
+        if styles.min_width is not None:
+            width = max(width, styles.min_width.resolve(room, viewport))
         height = styles.height.resolve(room, viewport) if styles.height else 0
         if styles.max_height is not None:
             height = min(height, styles.max_height.resolve(room, viewport))
@@ -37,8 +37,5 @@ class MarkerView(DigitView):
 
     def show_step(self, name: str, step: int, steps: int, point: tuple[float, float], decoding: np.ndarray) -> None:
         """The decoding at step `step` of `steps`, with where it is on the path in the titles, as far as they fit."""
-        width = (self.size.width or self.size_when_shown().width) - TITLE_MARGIN
-        self.border_title = first_fitting(width, f"{name} · {step + 1} of {steps}", f"{name} {step + 1}/{steps}")
-        at = [f"({rounded(point[0], d)}, {rounded(point[1], d)})" for d in (2, 1, 0)]
-        self.border_subtitle = first_fitting(width, *(f"◆ at {xy}" for xy in at), *(f"◆ {xy}" for xy in at))
+        self.set_titles((f"{name} · {step + 1} of {steps}", f"{name} {step + 1}/{steps}"), mark_forms(*point))
         self.show_image(decoding)
