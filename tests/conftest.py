@@ -101,11 +101,12 @@ def run_command(
     env: dict[str, str] | None = None,
     timeout: float = 300,
     stdout=subprocess.PIPE,
+    stderr=subprocess.PIPE,
     terminal: Terminal | None = None,
 ) -> CommandRun:
     """`tui-ae ARGS` in a new Python process started in cwd, with this checkout's package first on its path.
 
-    Its output is captured, unless stdout names another file (a descriptor or a file object) to write it to.
+    Its output is captured, unless stdout or stderr names another file (a descriptor or a file object) to write to.
     With a terminal, the process runs in a pseudo-terminal of its size, and is sent its keys once its
     output has shown what the terminal waits for (stdout then holds that output, stderr nothing).
     """
@@ -115,9 +116,9 @@ def run_command(
     command = [sys.executable, "-c", _RECORDING_MAIN, str(record), *map(str, args)]
     if terminal is None:
         done = subprocess.run(
-            command, stdout=stdout, stderr=subprocess.PIPE, text=True, env=environment, cwd=cwd, timeout=timeout
+            command, stdout=stdout, stderr=stderr, text=True, env=environment, cwd=cwd, timeout=timeout
         )
-        returncode, out, err = done.returncode, done.stdout or "", done.stderr
+        returncode, out, err = done.returncode, done.stdout or "", done.stderr or ""
     else:
         returncode, out, err = terminal.run(command, environment, cwd, timeout), terminal.output, ""
     modules = set(json.loads(record.read_text())) if record.exists() else set()

@@ -64,3 +64,15 @@ def test_train_goes_on_to_its_last_checkpoint_whatever_becomes_of_its_output(
     done = run_command(*common, "--out", "full.safetensors", cwd=tmp_path, stdout=full_disk)
     assert (done.returncode, done.stderr) == (1, FULL + "\n"), done.stderr  # once, at the end
     assert checkpoint.read_header(tmp_path / "full.safetensors").meta["epochs_done"] == 2
+
+
+def test_a_warning_to_a_closed_stderr_neither_stops_train_nor_changes_its_exit(tiny_mnist, tmp_path, closed_pipe):
+    """`train ... 2>&1 | head -1`: the posterior-collapse warning (stderr) goes to the pipe that head closed."""
+    collapsing = ("--model", "vae", "--beta", "50", "--epochs", "3", "--batch-size", "64", "--data-dir", tiny_mnist)
+    done = run_command(
+        "train", *collapsing, "--out", "vae.safetensors", cwd=tmp_path, stdout=closed_pipe, stderr=closed_pipe
+    )
+    assert done.returncode == 0
+    header = checkpoint.read_header(tmp_path / "vae.safetensors")
+    assert header.meta["epochs_done"] == 3
+    assert any(epoch["val"]["kl"] < 0.1 for epoch in header.meta["history"])  # so the warning was written

@@ -75,21 +75,11 @@ async def test_compare_shows_each_mse_with_four_decimals_and_where_each_code_is(
         assert_footer_whole(app)
 
 
-@pytest.mark.parametrize(
-    "data",
-    [
-        pytest.param("courses/deep-learning/mnist", id="a folder on three lines"),
-        pytest.param(None, id="the embedded sample, MNIST's place in the cache"),
-    ],
-)
-async def test_the_compare_side_panel_keeps_its_figures_and_its_last_line(make_app, tmp_path, monkeypatch, data):
+async def test_the_compare_side_panel_keeps_its_figures_and_its_last_line(make_app, tmp_path, monkeypatch):
     """Where all does not fit, the spacing and legends go first: the figures stay, and the source to its end."""
     monkeypatch.setenv("HOME", str(tmp_path))  # folders read ~/...: as short as a user's
-    monkeypatch.setenv("TUI_AE_DATA", str(tmp_path / ".cache" / "tui-ae" / "data"))  # the default cache, empty
-    data_dir = None
-    if data is not None:
-        data_dir = tmp_path / data
-        write_fake_raw(data_dir / "MNIST" / "raw", n_test=20)
+    data_dir = tmp_path / "courses" / "deep-learning" / "mnist"  # a folder on three lines
+    write_fake_raw(data_dir / "MNIST" / "raw", n_test=20)
     app = make_app(data_dir=data_dir)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -87,14 +87,28 @@ class GuardedStdout:
 
 
 def install() -> GuardedStdout | None:
-    """Guard sys.stdout, if it is a real file (one with a descriptor); the guard, or None."""
-    stream = sys.stdout
+    """Guard sys.stdout, if it is a real file (one with a descriptor); the guard, or None.
+
+    sys.stderr is guarded too, so that a notice or warning written to a closed pipe
+    (`2>&1 | head -1`) neither ends the command nor prints a traceback; its failure is
+    dropped unsaid, there being nowhere left to say it, and does not change the exit status.
+    """
+    if _has_descriptor(sys.stderr):
+        sys.stderr = GuardedStdout(sys.stderr)
+        sys.stderr.stop = False
+    if not _has_descriptor(sys.stdout):
+        return None
+    sys.stdout = guard = GuardedStdout(sys.stdout)
+    return guard
+
+
+def _has_descriptor(stream) -> bool:
+    """Whether the stream is a real file: not None, not a stream in memory (nothing to guard there)."""
     try:
         stream.fileno()
-    except (AttributeError, OSError, ValueError):  # None, or a stream in memory: nothing to guard
-        return None
-    sys.stdout = guard = GuardedStdout(stream)
-    return guard
+    except (AttributeError, OSError, ValueError):
+        return False
+    return True
 
 
 def keep_going() -> None:
