@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -19,12 +19,13 @@ def replacing(path: Path) -> Iterator[BinaryIO]:
     If the writing fails, the temporary file is removed and path is left as it was; an
     OSError is the caller's to word.
     """
-    # In the same folder, so the rename is atomic; named for the process and the thread, so that two writing
-    # the same file at once (explore's workers may both unpack MNIST) never write into one temporary file.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_native_id()}.tmp")
+    # In the same folder, so the rename is atomic. A name of its own, made exclusively ("x"), so that two
+    # writers of one file at once never write into one temporary file: explore's workers may both unpack
+    # MNIST, and on an HPC cluster's shared home two jobs on two nodes may even share a pid.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
+        with open(tmp, "xb") as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
