@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -457,9 +458,17 @@ def check_data() -> Section:
 
 
 def writable(folder: Path) -> bool:
-    """Whether folder could be made and written in: the nearest part of it that exists is a writable folder."""
+    """Whether folder could be made and written in, as data.mnist_dir tries it: by writing a file, in the
+    nearest part of it that exists (a file made and removed at once: doctor leaves nothing behind).
+
+    Not os.access: as root, or with ACLs, quotas or a read-only file system, the mode bits say yes
+    where a write fails."""
     existing = next(p for p in (folder, *folder.parents) if p.exists())
-    return existing.is_dir() and os.access(existing, os.W_OK)
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            return True
+    except OSError:
+        return False
 
 
 # -- The report ------------------------------------------------------------------------------------------------
