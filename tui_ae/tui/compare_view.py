@@ -62,10 +62,10 @@ def dataset_name(dataset: str) -> str:
     return DATASET_NAMES.get(dataset, dataset)
 
 
-def describe_source(source: str) -> str:
+def describe_source(source: str, cache: Path) -> str:
     """Where the test images came from, for the info column; for the old sample, how to see them all."""
     if source == SAMPLE_SOURCE:
-        return "the MNIST sample the model was trained on: for all 10,000, pass --data-dir"
+        return f"the MNIST sample the model was trained on: for all 10,000, pass --data-dir {home_relative(str(cache))}"
     if source == MNIST_SOURCE:
         return "MNIST, as tui-ae ships it"
     return home_relative(source.split(":", 1)[-1])
@@ -191,7 +191,7 @@ class CompareView(Horizontal):
         except TuiAeError as e:
             self.post_message(TestImagesFailed(dataset, str(e)))
         else:
-            where = describe_source(digits.source)
+            where = describe_source(digits.source, data.default_data_dir())
             self.post_message(
                 TestImagesLoaded(dataset, digits.images.numpy(), digits.labels.numpy(), digits.source, where)
             )
