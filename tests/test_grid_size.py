@@ -35,10 +35,11 @@ def expected(app: ExplorerApp, kind: str, cols: int, rows: int, pixels: int) -> 
 
 
 def test_grid_shapes():
-    # By default the square grid with the most digits that fit at 14x14 pixels or more, up to 12x12:
+    # By default the square grid with the most digits that fit at 12x12 pixels or more, up to 12x12:
     assert grid_shape(58, 36) == (4, 4, 14)  # 58 // 4 = 14 columns a digit; 5 would be 11
-    assert grid_shape(118, 37) == (5, 5, 14)  # 120x40 full-screen: 74 pixel rows // 5 = 14
-    assert grid_shape(48, 28) == (3, 3, 16) and grid_shape(28, 16) == (2, 2, 14)
+    assert grid_shape(118, 37) == (6, 6, 12)  # 120x40 full-screen: 74 pixel rows // 6 = 12
+    assert grid_shape(38, 21) == (3, 3, 12)  # 80x24: 38 // 3 = 12 columns a digit
+    assert grid_shape(48, 28) == (4, 4, 12) and grid_shape(28, 16) == (2, 2, 14)
     # A side asked for: its digits as large as fit, from 5x5 pixels to 28x28, then doubled.
     assert grid_shape(118, 37, 6) == (6, 6, 12)  # 118 // 6 = 19 columns, 74 // 6 = 12 pixel rows
     assert grid_shape(58, 36, 2) == (2, 2, 28) and grid_shape(198, 62, 2) == (2, 2, 56)
@@ -106,13 +107,13 @@ async def test_tab_shows_one_models_grid_full_screen_then_the_other_then_both(ma
         assert grids["ae"].display and not grids["vae"].display
         assert grids["ae"].content_size.width > 2 * both_width - 4
         assert grids["ae"].content_size == (118, 37)
-        assert grids["ae"].border_subtitle == "5×5, shrunk to 14×14"
-        np.testing.assert_allclose(grids["ae"].image, expected(app, "ae", 5, 5, 14), atol=1e-6)
-        await pilot.press("plus")  # sizes apply to the grid shown: 6x6 fill its height at 12x12 pixels
-        await settle(pilot)
-        side = 6
         assert grids["ae"].border_subtitle == "6×6, shrunk to 12×12" and grids["ae"].image.shape == (72, 72)
         np.testing.assert_allclose(grids["ae"].image, expected(app, "ae", 6, 6, 12), atol=1e-6)
+        await pilot.press("plus")  # sizes apply to the grid shown: 7x7 fill its height at 10x10 pixels
+        await settle(pilot)
+        side = 7
+        assert grids["ae"].border_subtitle == "7×7, shrunk to 10×10" and grids["ae"].image.shape == (70, 70)
+        np.testing.assert_allclose(grids["ae"].image, expected(app, "ae", 7, 7, 10), atol=1e-6)
         await pilot.press("tab")
         await settle(pilot)
         assert grids["vae"].display and not grids["ae"].display

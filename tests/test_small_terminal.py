@@ -120,7 +120,7 @@ async def test_grid_says_its_size_and_every_key(make_app):
         await settle(pilot)
         for kind in app.slots:
             _, subtitle = border_rows(app, app.screen.query_one(f"#{kind}-grid"))
-            assert "2×2, shrunk to 19×19" in subtitle  # 38 columns: two digits of 19
+            assert "3×3, shrunk to 12×12" in subtitle  # 38 columns: three digits of 12
         assert_footer_whole(app)
 
 

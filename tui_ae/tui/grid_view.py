@@ -13,7 +13,7 @@ from tui_ae.render import DIGIT, digit_size, resample, with_even_rows
 from tui_ae.tui.picture import Picture
 
 SIDES = (2, 12)  # the square grids + and - step through
-DEFAULT_DIGIT = 14  # pixels a side: the default grid has as many digits as fit at least this large (half size)
+DEFAULT_DIGIT = 12  # pixels a side: the default grid has as many digits as fit at least this large
 
 Shape = tuple[int, int, int]  # (cols, rows, pixels): cols x rows digits of pixels x pixels each
 
@@ -26,7 +26,7 @@ def digits_of(width: int, height: int, side: int) -> int | None:
 def grid_shape(width: int, height: int, side: int | None = None) -> Shape | None:
     """side x side digits, as large as fit a width x height content area; None where they do not fit at 5x5 pixels.
 
-    By default (side None), the square grid with the most digits, up to 12x12, that fit at 14x14
+    By default (side None), the square grid with the most digits, up to 12x12, that fit at 12x12
     pixels or larger; 2x2 where not even that does.
     """
     if side is None:
