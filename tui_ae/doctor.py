@@ -166,8 +166,8 @@ def encoding_advice(environ: Environ, encoding: str) -> Advice | None:
     name, value = locale_setting(environ)
     problem = f"tui-ae writes {encoding}, which has no half blocks"
     if not is_utf8(value):
-        return Advice(f"{problem}: the locale ({name}={value or 'unset'}) is not UTF-8", locale_fix(environ),
-                      LOCALE_FIX_WHERE)  # fmt: skip
+        problem += f": the locale ({name}={value or 'unset'}) is not UTF-8"
+        return Advice(problem, locale_fix(environ), LOCALE_FIX_WHERE)
     return Advice(problem, "export PYTHONIOENCODING=utf-8", "in ~/.bashrc")
 
 

@@ -66,10 +66,9 @@ class AdamW:
     @torch.no_grad()  # the update writes into leaf tensors that require grad
     def step(self) -> None:
         grads = [p.grad for p in self.params]
-        adamw(self.params, grads, self.exp_avgs, self.exp_avg_sqs, [], self.steps,
-              foreach=False, capturable=self.on_cuda, fused=self.on_cuda, amsgrad=False,
-              beta1=self.beta1, beta2=BETA2, lr=self.lr, weight_decay=self.weight_decay, eps=EPS,
-              maximize=False)  # fmt: skip
+        hyper = dict(lr=self.lr, beta1=self.beta1, beta2=BETA2, eps=EPS, weight_decay=self.weight_decay)
+        kernel = dict(foreach=False, fused=self.on_cuda, capturable=self.on_cuda, amsgrad=False, maximize=False)
+        adamw(self.params, grads, self.exp_avgs, self.exp_avg_sqs, [], self.steps, **kernel, **hyper)
 
     def state_tensors(self) -> list[torch.Tensor]:
         """Every tensor of the state, in a fixed order: what a snapshot copies and a restore writes back."""
@@ -78,10 +77,9 @@ class AdamW:
     def state_dict(self) -> dict[str, Any]:
         """torch.optim.AdamW's layout: {"state": {index: {step, exp_avg, exp_avg_sq}}, "param_groups": [group]}."""
         state = {i: dict(zip(STATE_KEYS, tensors)) for i, tensors in enumerate(self._per_param())}
-        group = {"lr": self.lr_value, "betas": (self.beta1, BETA2), "eps": EPS, "weight_decay": self.weight_decay,
-                 "amsgrad": False, "maximize": False, "foreach": False, "capturable": self.on_cuda,
-                 "differentiable": False, "fused": self.on_cuda, "decoupled_weight_decay": True,
-                 "params": list(range(len(self.params)))}  # fmt: skip
+        flags = dict(amsgrad=False, maximize=False, foreach=False, differentiable=False, decoupled_weight_decay=True)
+        group = dict(lr=self.lr_value, betas=(self.beta1, BETA2), eps=EPS, weight_decay=self.weight_decay, **flags)
+        group.update(capturable=self.on_cuda, fused=self.on_cuda, params=list(range(len(self.params))))
         return {"state": state, "param_groups": [group]}
 
     @torch.no_grad()
@@ -100,9 +98,9 @@ class AdamW:
             if not all(key in entry for key in STATE_KEYS):
                 raise ValueError(f"its optimizer state of parameter {index} lacks one of {', '.join(STATE_KEYS)}")
             for key, tensor in zip(STATE_KEYS, mine):
-                if tuple(entry[key].shape) != tuple(tensor.shape):
-                    raise ValueError(f"its optimizer's {key} of parameter {index} has shape "
-                                     f"{tuple(entry[key].shape)}, not {tuple(tensor.shape)}")  # fmt: skip
+                saved, wanted = tuple(entry[key].shape), tuple(tensor.shape)
+                if saved != wanted:
+                    raise ValueError(f"its optimizer's {key} of parameter {index} has shape {saved}, not {wanted}")
         for index, mine in enumerate(self._per_param()):
             for key, tensor in zip(STATE_KEYS, mine):
                 tensor.copy_(state[index][key])

@@ -59,8 +59,8 @@ class TrainStep:
         device = images.device
         self.sums = torch.zeros(len(self.names), device=device)  # (metrics,)
         # bf16 on CUDA only; the weight-cast cache must be off inside a captured graph.
-        self.autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda",
-                                       cache_enabled=False)  # fmt: skip
+        bf16 = amp and device.type == "cuda"
+        self.autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16, cache_enabled=False)
 
     def __call__(self, idx: torch.Tensor) -> None:
         x = self.images[idx].unsqueeze(1).float().div_(255)  # (B, 1, 28, 28)
