@@ -293,6 +293,13 @@ class StubModel:
         z[:, 1] = (13.5 - (ink * rows).sum(axis=(1, 2)) / total) / 2 * self.spread
         return torch.from_numpy(z.astype(np.float32))
 
+    def reconstruct(self, x):
+        """As the models' reconstruct(): the code, its decoding, and no posterior."""
+        from tui_ae.models import Reconstruction
+
+        codes = self.encode(x)
+        return Reconstruction(codes, self.decode(codes), None)
+
 
 class StubVAE(StubModel):
     """The stub with a VAE's posterior: the ink's centre as its mean, a fixed σ per axis."""
@@ -307,6 +314,14 @@ class StubVAE(StubModel):
         log_var = np.zeros(mu.shape)
         log_var[:, :2] = 2 * np.log(self.SIGMA)
         return mu, torch.from_numpy(log_var.astype(np.float32))
+
+    def reconstruct(self, x):
+        import torch
+
+        from tui_ae.models import Reconstruction
+
+        mu, log_var = self.posterior(x)
+        return Reconstruction(mu, self.decode(mu), torch.exp(log_var / 2))
 
 
 def stub_model(path: Path, kind: str) -> StubModel:
