@@ -1,4 +1,4 @@
-"""`tui-ae explore`: walk the AE's and the VAE's 2-D latent spaces and compare their digits.
+"""`tui-ae explore`: walk the AE's and the VAE's latent spaces and compare their digits.
 
 The app lays the screen out and hands each mode to its owner: explore_view.py (the
 cursors and the decoded digits), compare_view.py (test images and reconstructions),
