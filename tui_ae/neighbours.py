@@ -48,7 +48,7 @@ class GridIndex:
         self.starts = np.concatenate(([0], np.cumsum(counts)))  # bucket b holds sorted points starts[b]:starts[b+1]
         self._starts = array("q", self.starts.tobytes())  # the same, for a query's scalar lookups (Python ints)
         self._lo = (float(self.lo[0]), float(self.lo[1]))
-        self.depths = None if depths is None else np.asarray(depths, dtype=np.float64)[self.order]  # sorted too
+        self.depths = None if depths is None else np.asarray(depths, dtype=np.float64)  # in the order given
 
     def buckets(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(bx, by) of points, clamped into the grid: a point outside it belongs to the nearest edge bucket."""
@@ -82,7 +82,7 @@ class GridIndex:
             whole = x0 == 0 and y0 == 0 and x1 == nx - 1 and y1 == ny - 1
             d2 = (self.x[found] - x) ** 2 + (self.y[found] - y) ** 2
             if depth is not None:
-                d2 = d2 + ((self.depths[found] - depth) ** 2).sum(axis=1)
+                d2 = d2 + ((self.depths[self.order[found]] - depth) ** 2).sum(axis=1)
             return found, d2, whole
 
         # First a block with k points: its k-th distance bounds the answer's. Then the block of
@@ -275,8 +275,8 @@ def class_medoids(points: np.ndarray, labels: np.ndarray, chunk: int = 32) -> di
     """For each label, the index of its medoid: the point with the least summed distance to the others of its label.
 
     points (N, D), in as many dimensions as given (a map's codes in full). Ties go to the smaller
-    index. Rows are summed a chunk at a time, so a class of 6,000 points needs a few MB, not its
-    whole distance matrix.
+    index. Rows are summed a chunk at a time, and the squares an axis at a time, so a class of
+    6,000 points needs a few MB, not its whole distance matrix, whatever the dimensions.
     """
     points = np.asarray(points, dtype=np.float64)
     medoids = {}
@@ -284,7 +284,10 @@ def class_medoids(points: np.ndarray, labels: np.ndarray, chunk: int = 32) -> di
         members = points[labels == label]  # (M, D)
         sums = np.empty(len(members))
         for start in range(0, len(members), chunk):
-            rows = slice(start, start + chunk)
-            sums[rows] = np.sqrt(((members[rows, None, :] - members[None, :, :]) ** 2).sum(axis=2)).sum(axis=1)
+            rows = members[start : start + chunk]
+            d2 = np.zeros((len(rows), len(members)))
+            for axis in range(points.shape[1]):
+                d2 += (rows[:, axis, None] - members[None, :, axis]) ** 2
+            sums[start : start + chunk] = np.sqrt(d2).sum(axis=1)
         medoids[int(label)] = int(np.flatnonzero(labels == label)[np.argmin(sums)])
     return medoids

@@ -51,7 +51,7 @@ class MapFacts:
         index = GridIndex(points, depths=residuals)
         if spacing is None:  # not stored: a 2-D map's, or one written by hand
             spacing = Spacing.of(index) if residuals is None else Spacing.of_codes(codes)
-        depth = LocalDepth(index, residuals if residuals is not None else np.zeros((len(points), 2)))
+        depth = LocalDepth(index, index.depths if residuals is not None else np.zeros((len(points), 2)))  # one copy
         return cls(points, index, spacing, class_medoids(codes, labels), depth)
 
 
