@@ -353,10 +353,11 @@ def test_no_collapse_warning_while_the_kl_warms_up(tiny_mnist, tmp_path):
     assert list(warnings) == [3]
 
 
-def test_the_preview_shows_the_first_validation_digit_of_each_class(tiny_mnist, tmp_path):
+@pytest.mark.parametrize("latent_dim", [2, 8])
+def test_the_preview_shows_the_first_validation_digit_of_each_class(tiny_mnist, tmp_path, latent_dim):
     from tui_ae import data
 
-    events = list(train(_config(tiny_mnist, tmp_path, model="vae", epochs=2, preview=True)))
+    events = list(train(_config(tiny_mnist, tmp_path, model="vae", epochs=2, preview=True, latent_dim=latent_dim)))
     started, done = events[0], [e for e in events if isinstance(e, EpochDone)]
     raw_dir = data.find_raw_dir("mnist", tiny_mnist)
     _, val = data.train_val_split(data.read_split(raw_dir, "train", "x"))
