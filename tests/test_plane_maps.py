@@ -366,3 +366,4 @@ async def test_an_old_8d_checkpoint_without_its_data_says_which_data_it_needs(ol
         assert "in mnist's train-images-idx3-ubyte and train-labels-idx1-ubyte" in slot.load_error
         assert slot.load_error.endswith("pass --data-dir")
         assert str(app.maps["ae"].border_subtitle) == slot.load_error
+        assert app.explorer.info["ae"].note == ""  # no map: nothing to find the nearest images of

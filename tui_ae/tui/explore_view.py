@@ -286,7 +286,7 @@ class ExploreView(Horizontal):
     def _show_neighbours(self, kind: str) -> None:
         slot, info = self.slots[kind], self.info[kind]
         facts, images = self._facts(kind), self.images.get(kind)
-        if not slot.usable:
+        if not slot.usable or slot.needs_encoding:  # no map yet: its panel says why
             return
         if images is not None and images.tiles is None:
             info.show_note(images.why_not)
@@ -308,7 +308,9 @@ class ExploreView(Horizontal):
     # -- the maps' facts and images, from thread workers -------------------------------------
     def learn_maps(self, kinds: tuple[str, ...] | None = None, images: bool = True) -> None:
         """Index each map and read its validation images (again, for the kinds given after a reload)."""
-        chosen = [self.slots[kind] for kind in (kinds or self.slots) if self.slots[kind].usable]
+        chosen = [
+            slot for kind in (kinds or self.slots) if (slot := self.slots[kind]).usable and not slot.needs_encoding
+        ]
         if chosen and self.images_loader is not None:  # what each map is now: a reload may replace it meanwhile
             self._build_facts(
                 [(slot.kind, (slot.points, slot.labels, slot.codes, slot.plane, slot.spacing)) for slot in chosen]
