@@ -101,7 +101,7 @@ def measure(kind: str, path: Path, data_dir: Path, cells: tuple[int, int], posit
     base = medians["other axes at 0"]
     print(f"  median MSE to the nearest validation image, {len(spots)} positions over the map: "
           + ", ".join(f"{name} {value:.4f}" for name, value in medians.items())
-          + f" ({1 - medians['plane + local depth'] / base:+.0%} against the other axes at 0); "
+          + f" ({1 - medians['plane + local depth'] / base:.0%} lower than with the other axes at 0); "
           f"the codes of {positions} validation images {floor:.4f}")  # fmt: skip
     tiles = codes_at(plane, facts.depth, grid_points(15, 15, bounds))
     old_tiles = np.zeros((225, model.latent_dim))
