@@ -124,8 +124,7 @@ def evaluate(model, loader: data.DeviceLoader) -> Metrics:
 
 def codes(model, loader: data.DeviceLoader) -> torch.Tensor:
     """Every image of the loader encoded (the VAE's posterior means), in order: (N, latent_dim) float32."""
-    with torch.no_grad():
-        return torch.cat([model.encode(x).float() for x, _ in loader])
+    return torch.cat([model.encode(x).float() for x, _ in loader])  # encode() keeps no gradients
 
 
 def validation_map(

@@ -67,8 +67,7 @@ def load_model(slot: Slot, loader: ModelLoader) -> ModelLoaded | ModelFailed:
 
     try:
         model = loader(slot.path, slot.kind)
-        with torch.inference_mode():
-            model.decode(torch.zeros(1, slot.latent_dim))  # the first call pays for setup; not a key press
+        model.decode(torch.zeros(1, slot.latent_dim))  # the first call pays for setup; not a key press
     except TuiAeError as e:
         return ModelFailed(slot.kind, str(e))
     return ModelLoaded(slot.kind, model)
