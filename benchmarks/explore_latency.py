@@ -247,7 +247,8 @@ def terminal_keys(argv: list[str], cwd: Path, presses: int) -> None:
     try:
         read_until(lambda: SYNC_QUERY in raw)
         os.write(term.master, SYNC_SUPPORTED)
-        read_until(lambda: b"\xe2\x96\x80" * 8 in raw)  # a decoded digit's half blocks: the models are in
+        # A decoded digit's half blocks, escapes stripped (each cell may have colours of its own): the models are in.
+        read_until(lambda: b"\xe2\x96\x80" * 8 in ANSI.sub(b"", bytes(raw)))
         try:  # the nearest images' thumbnails shown (a version of tui-ae without them: on after 10 s)
             read_until(lambda: CAPTION.search(ANSI.sub(b"", bytes(raw))) is not None, timeout=10)
         except TimeoutError:

@@ -347,6 +347,9 @@ class StubModel:
         dx = (cols - (14 + 5 * u)) / (5 + 2 * v)
         dy = (rows - (14 - 5 * v)) / (8 - 2 * u)
         ring = np.abs(np.sqrt(dx * dx + dy * dy) - 1)
+        if zz.shape[1] > 2:  # a third axis thickens or thins the ring: what a plane's local depth changes
+            w = zz[:, [2], None] / (1 + np.abs(zz[:, [2], None]))
+            ring = ring / (1 + 0.6 * w)
         images = np.clip(1.2 - 5 * ring, 0, 1)  # (B, 28, 28)
         return torch.from_numpy(images.astype(np.float32))[:, None]
 
@@ -362,6 +365,13 @@ class StubModel:
         z[:, 1] = (13.5 - (ink * rows).sum(axis=(1, 2)) / total) / 2 * self.spread
         return torch.from_numpy(z.astype(np.float32))
 
+    def reconstruct(self, x):
+        """As the models' reconstruct(): the code, its decoding, and no posterior."""
+        from tui_ae.models import Reconstruction
+
+        codes = self.encode(x)
+        return Reconstruction(codes, self.decode(codes), None)
+
 
 class StubVAE(StubModel):
     """The stub with a VAE's posterior: the ink's centre as its mean, a fixed σ per axis."""
@@ -376,6 +386,14 @@ class StubVAE(StubModel):
         log_var = np.zeros(mu.shape)
         log_var[:, :2] = 2 * np.log(self.SIGMA)
         return mu, torch.from_numpy(log_var.astype(np.float32))
+
+    def reconstruct(self, x):
+        import torch
+
+        from tui_ae.models import Reconstruction
+
+        mu, log_var = self.posterior(x)
+        return Reconstruction(mu, self.decode(mu), torch.exp(log_var / 2))
 
 
 def stub_model(path: Path, kind: str) -> StubModel:
@@ -408,6 +426,55 @@ def mnist_sample() -> tuple[np.ndarray, np.ndarray]:
 
     sample = read_split(MNIST_DIR, "train", SAMPLE_SOURCE)
     return sample.images.numpy(), sample.labels.numpy()
+
+
+def fixed_codes_8d(kind: str, n: int = 2000):
+    """An 8-D map: fixed_codes' points as the first two axes and six more of label-dependent offsets, on the plane
+    of the first two axes (by hand, with shares given: no SVD, whose last bits depend on the machine's LAPACK), and
+    the codes' spacing worked out with exact arithmetic alone (not BLAS), so the pictures are the same anywhere."""
+    from tui_ae.checkpoint import LatentCodes
+    from tui_ae.neighbours import Spacing
+    from tui_ae.plane import Plane
+
+    flat = fixed_codes(kind, n)
+    labels = flat.labels.astype(np.int64)
+    spread = 0.12 * (np.array(CLUSTERS[kind]).max() - np.array(CLUSTERS[kind]).min())
+    rng = np.random.default_rng(8)
+    codes = np.zeros((n, 8))
+    codes[:, :2] = flat.points
+    for axis in range(2, 8):
+        codes[:, axis] = spread * (((labels * axis) % 5 - 2) * 0.3 + (rng.random(n) - 0.5) * 0.4)
+    codes = codes.astype(np.float32)
+    d2 = np.zeros((n, n))
+    for axis in range(8):  # each axis's squares added in turn: the same sums on every machine
+        d2 += (codes[:, None, axis].astype(np.float64) - codes[None, :, axis]) ** 2
+    np.fill_diagonal(d2, np.inf)
+    spacing = Spacing.of_distances(np.sqrt(d2.min(axis=1)))
+    plane = Plane(np.zeros(8), np.eye(8)[:, :2], (0.58, 0.27))
+    return LatentCodes(codes[:, :2].copy(), flat.labels, codes, plane, spacing)
+
+
+def stub_model_8d(path: Path, kind: str) -> StubModel:
+    """stub_model with eight latent dimensions (the third shapes the ring)."""
+    return StubVAE(latent_dim=8, spread=4) if kind == "vae" else StubModel(latent_dim=8, spread=16)
+
+
+@pytest.fixture(scope="session")
+def fixed_checkpoints_8d(tmp_path_factory) -> tuple[Path, Path]:
+    """(ae_path, vae_path): 8-D checkpoints whose maps are fixed_codes_8d; their weights are never read."""
+    import torch
+
+    from tui_ae.checkpoint import save
+    from tui_ae.models import build_model
+
+    folder = tmp_path_factory.mktemp("fixed-8d")
+    paths = []
+    for kind, val_loss in (("ae", 0.0171), ("vae", 112.4)):
+        torch.manual_seed(0)
+        meta = explorer_meta(epochs_done=10, history=[{"epoch": 10, "val": {"loss": val_loss}}])
+        save(folder / f"{kind}.safetensors", build_model(kind, latent_dim=8), meta, codes=fixed_codes_8d(kind))
+        paths.append(folder / f"{kind}.safetensors")
+    return paths[0], paths[1]
 
 
 def sample_validation_images(slot, data_dir):

@@ -15,14 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import explorer_meta, info_text, settle, write_fake_raw
+from conftest import info_text, settle, write_fake_raw
 from rich.console import Console
 from textual import events
 from textual.geometry import Region, Size
 from textual.widgets import Static
 from typer.testing import CliRunner
 
-from tui_ae.checkpoint import save
 from tui_ae.cli import app as cli_app
 from tui_ae.render import point_of
 from tui_ae.tui import messages, quiet_gc
@@ -510,27 +509,6 @@ async def test_few_colours_draw_digits_as_map_markers(make_app, mode):
         assert set(text) & set("0123456789") and "●" not in text
         view = app.explorer.digit_views["ae"]
         assert set(view.render_line(3).text) <= set(" ░▒▓█")
-
-
-async def test_a_latent_space_of_more_than_two_dimensions_is_walked_in_its_first_two(tmp_path):
-    from tui_ae.checkpoint import LatentCodes
-    from tui_ae.models import build_model
-
-    torch.manual_seed(0)
-    model = build_model("vae", latent_dim=3).eval()
-    rng = np.random.default_rng(0)
-    points = rng.normal(size=(300, 3)).astype(np.float32)
-    path = tmp_path / "vae3.safetensors"
-    save(path, model, explorer_meta(), codes=LatentCodes(points, (np.arange(300) % 10).astype(np.uint8)))
-    app = ExplorerApp(None, path, seed=0)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        assert app.explorer.active == "vae"
-        await pilot.press("right", "up")
-        slot = app.slots["vae"]
-        with torch.inference_mode():
-            expected = model.decode(torch.tensor([[slot.x, slot.y, 0.0]]))[0, 0].numpy()
-        np.testing.assert_allclose(shown(app, "vae"), expected, atol=1e-6)
 
 
 @pytest.mark.parametrize("sizes", [((64, 24),), ((40, 12), (64, 24))], ids=["directly", "through too-small"])

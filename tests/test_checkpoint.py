@@ -56,6 +56,53 @@ def test_round_trip_keeps_weights_optimizer_map_and_metadata(tmp_path, kind):
     np.testing.assert_array_equal(stored.labels, codes.labels)
 
 
+def test_an_8d_map_round_trips_and_is_known_from_an_old_one(tmp_path):
+    model = build_model("ae", latent_dim=8)
+    codes = np.random.default_rng(1).normal(size=(300, 8)).astype(np.float32) * np.arange(8, 0, -1)
+    labels = (np.arange(300) % 10).astype(np.uint8)
+    made = checkpoint.LatentCodes.of(codes, labels)
+    checkpoint.save(tmp_path / "new.safetensors", model, META, codes=made)
+    _, stored = checkpoint.read_codes(tmp_path / "new.safetensors")
+    for name in ("points", "labels", "codes"):
+        np.testing.assert_array_equal(getattr(stored, name), getattr(made, name))
+    np.testing.assert_array_equal(stored.plane.mean, made.plane.mean)
+    np.testing.assert_array_equal(stored.plane.axes, made.plane.axes)
+    assert stored.plane.shares == made.plane.shares and stored.spacing == made.spacing
+    assert not checkpoint.needs_encoding(8, stored)
+    old = checkpoint.LatentCodes(codes[:, :2], labels)  # as written before the plane: the first two axes
+    checkpoint.save(tmp_path / "old.safetensors", model, META, codes=old)
+    _, stored = checkpoint.read_codes(tmp_path / "old.safetensors")
+    assert stored.codes is None and stored.plane is None and stored.spacing is None
+    assert checkpoint.needs_encoding(8, stored) and checkpoint.needs_encoding(8, None)
+    assert not checkpoint.needs_encoding(2, checkpoint.LatentCodes(codes[:, :2], labels))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"map/plane/shares": None},  # codes without their plane
+        {"map/codes": np.zeros((300, 5), np.float32)},  # codes of another size than the model's
+        {"map/points": np.zeros((299, 2), np.float32)},  # fewer points than labels
+        {"map/spacing": np.zeros(3)},
+    ],
+    ids=["no plane", "codes of 5 dimensions", "299 points", "three spacings"],
+)
+def test_a_malformed_map_is_refused_in_one_line(tmp_path, change):
+    model = build_model("ae", latent_dim=8)
+    codes = np.random.default_rng(1).normal(size=(300, 8)).astype(np.float32)
+    tensors, metadata = checkpoint.contents(model, META, codes=checkpoint.LatentCodes.of(codes, np.zeros(300)))
+    for name, value in change.items():
+        if value is None:
+            del tensors[name]
+        else:
+            tensors[name] = torch.from_numpy(value)
+    path = tmp_path / "crafted.safetensors"
+    checkpoint.write(path, tensors, metadata)
+    with pytest.raises(CheckpointError, match=r"crafted.safetensors has a malformed latent map: ") as raised:
+        checkpoint.read_codes(path)
+    assert "\n" not in str(raised.value)
+
+
 def test_reading_the_map_does_not_import_torch(tmp_path):
     model, _ = _trained_pair("ae")
     path = tmp_path / "ae.safetensors"

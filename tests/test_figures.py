@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from conftest import write_fake_mnist
 from matplotlib.image import imread
 from typer.testing import CliRunner
@@ -26,18 +27,27 @@ runner = CliRunner()
 STEMS = ("reconstructions", "latent-grid-ae", "latent-grid-vae", "latent-grid-vae-prior", "latent-scatter", "losses")
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> dict[str, Path]:
-    """A tiny AE and VAE trained for two epochs by train() on fake MNIST, as a user's checkpoints are."""
-    root = tmp_path_factory.mktemp("figures")
+def train_pair(root: Path, latent_dim: int = 2) -> dict[str, Path]:
+    """A tiny AE and VAE trained for two epochs by train() on fake MNIST in root/data, as a user's checkpoints are."""
     data = write_fake_mnist(root / "data")
     paths = {}
     for kind in ("ae", "vae"):
         paths[kind] = root / f"{kind}.safetensors"
-        config = TrainConfig(model=kind, epochs=2, batch_size=32, lr=3e-3, data_dir=data, device="cpu", out=paths[kind])
+        config = TrainConfig(model=kind, epochs=2, batch_size=32, lr=3e-3, data_dir=data, device="cpu",
+                             out=paths[kind], latent_dim=latent_dim)  # fmt: skip
         for _ in train(config, notify=pytest.fail):
             pass
     return paths
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> dict[str, Path]:
+    return train_pair(tmp_path_factory.mktemp("figures"))
+
+
+@pytest.fixture(scope="module")
+def trained_8d(tmp_path_factory) -> dict[str, Path]:
+    return train_pair(tmp_path_factory.mktemp("figures-8d"), latent_dim=8)
 
 
 def invoke(*args):
@@ -166,6 +176,71 @@ def test_a_failure_while_drawing_leaves_the_old_figures_intact(trained, tmp_path
     with pytest.raises(TuiAeError, match="out of memory"):
         figures.make_figures(config)
     assert all((tmp_path / f"{stem}.png").read_bytes() == b"old" for stem in STEMS)
+
+
+def test_an_8d_pair_writes_every_figure_on_its_principal_plane_with_its_axis_labels(trained_8d, tmp_path):
+    out = tmp_path / "figs"
+    result = invoke("figures", "--ae", trained_8d["ae"], "--vae", trained_8d["vae"], "--out", out, "--grid", 4)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{stem}.png" for stem in STEMS)
+    for stem in ("latent-grid-ae", "latent-grid-vae", "latent-grid-vae-prior"):
+        assert tile_layout(out / f"{stem}.png") == (4, 4), stem
+    config = figures.FiguresConfig(ae=trained_8d["ae"], vae=trained_8d["vae"])
+    models = figures.load_models(dict(zip(("ae", "vae"), (config.ae, config.vae))), None, pytest.fail)
+    drawn, _ = figures.draw(models, 4)
+    scatter = dict(zip(("ae", "vae"), drawn["latent-scatter"].axes))
+    for kind, m in models.items():
+        plane = m.stored.plane
+        pc1 = f"PC1 ({plane.shares[0]:.0%} of variance)"
+        pc2 = f"PC2 ({plane.shares[1]:.0%})"
+        grid_axes = drawn[f"latent-grid-{kind}"].axes[0]
+        assert (grid_axes.get_xlabel(), grid_axes.get_ylabel()) == (pc1, pc2)
+        assert (scatter[kind].get_xlabel(), scatter[kind].get_ylabel()) == (pc1, pc2)
+        codes = m.net.encode(torch.from_numpy(m.test_images)[:, None]).double().numpy()
+        projected = (codes - plane.mean) @ plane.axes  # the test codes as the map draws them
+        drawn_points = np.concatenate([c.get_offsets() for c in scatter[kind].collections])
+        order = np.concatenate([np.flatnonzero(m.test_labels == d) for d in range(10)])  # drawn digit by digit
+        np.testing.assert_allclose(drawn_points, projected[order], atol=1e-4)
+    prior = drawn["latent-grid-vae-prior"].axes[0]
+    assert prior.get_xlabel().startswith("PC1 direction, at N(0, 1)'s quantiles")
+
+
+def test_an_old_8d_checkpoint_is_mapped_from_its_validation_images_or_refused_naming_them(trained_8d, tmp_path):
+    from tui_ae import checkpoint
+
+    model, header, _ = checkpoint.load(trained_8d["ae"])
+    _, stored = checkpoint.read_codes(trained_8d["ae"])
+    old = tmp_path / "old.safetensors"  # as written before the plane: the codes' first two axes only
+    checkpoint.save(old, model, header.meta, codes=checkpoint.LatentCodes(stored.codes[:, :2], stored.labels))
+    before = old.read_bytes()
+    models = figures.load_models({"ae": old}, None, pytest.fail)  # its training's data folder is still there
+    np.testing.assert_allclose(models["ae"].stored.codes, stored.codes, atol=1e-5)
+    np.testing.assert_allclose(models["ae"].stored.points, stored.points, atol=1e-4)
+    assert old.read_bytes() == before
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert_one_line_error(
+        invoke("figures", "--ae", old, "--out", tmp_path / "figs", "--data-dir", empty),
+        r"old.safetensors stores only 2 of its 8 latent axes .* in mnist's train-images-idx3-ubyte and "
+        r"train-labels-idx1-ubyte: no mnist files in .*empty",
+    )
+
+
+def test_above_64_dimensions_figures_and_explore_refuse_and_say_why(tmp_path, in_tmp, monkeypatch):
+    from conftest import explorer_meta
+
+    from tui_ae import checkpoint
+    from tui_ae.models import build_model
+    from tui_ae.tui.app import ExplorerApp
+
+    path = tmp_path / "wide.safetensors"
+    checkpoint.save(path, build_model("ae", latent_dim=65), explorer_meta())
+    monkeypatch.setattr(ExplorerApp, "run", lambda self: pytest.fail("the app was started"))
+    for command in ("figures", "explore"):
+        assert_one_line_error(
+            invoke(command, "--ae", path),
+            r"wide.safetensors has a 65-D latent space: explore and figures show up to 64 dimensions .*tui-ae eval",
+        )
 
 
 def test_the_grid_axes_put_each_digit_on_its_latent_point():

@@ -76,3 +76,48 @@ def test_an_ellipse_larger_than_the_map_is_clipped_to_it():
     assert cells and all(0 <= col < WIDTH and 0 <= row < HEIGHT for col, row in cells)
     assert max(col for col, _ in cells) == WIDTH - 1 and (WIDTH - 1) not in {col for col, row in cells if row == 15}
     assert Ellipse((10.0, 10.0), (1.0, 1.0)).cells(BOUNDS, WIDTH, HEIGHT) == []
+
+
+def cells_as_drawn_before_rotation(centre, radii, bounds, width, height) -> list[tuple[int, int]]:
+    """The axis-aligned ellipse's cells as the explorer drew them before ellipses could turn (issue 18), kept here
+    as the reference its pictures were made with."""
+    x_min, x_max, y_min, y_max = bounds
+    cx, cy = (centre[0] - x_min) / (x_max - x_min) * width, (y_max - centre[1]) / (y_max - y_min) * height
+    rx = abs(radii[0]) * width / (x_max - x_min)
+    ry = abs(radii[1]) * height / (y_max - y_min)
+    n = 4 * max(4, math.ceil(2 * math.pi * max(rx, ry) * 4 / 4))
+    angle = np.arange(n) * (2 * math.pi / n)
+    cells = np.floor(np.stack([cx + rx * np.cos(angle), cy - ry * np.sin(angle)], axis=1)).astype(np.int64)
+    inside = (cells[:, 0] >= 0) & (cells[:, 0] < width) & (cells[:, 1] >= 0) & (cells[:, 1] < height)
+    return list(dict.fromkeys(map(tuple, cells[inside].tolist())))
+
+
+def test_an_unturned_ellipse_covers_exactly_the_cells_it_always_did():
+    rng = np.random.default_rng(8)
+    for _ in range(300):
+        centre = tuple(rng.uniform(-5, 5, size=2))
+        radii = tuple(rng.uniform(0, 3, size=2) ** 2)
+        width, height = rng.integers(10, 120), rng.integers(5, 40)
+        expected = cells_as_drawn_before_rotation(centre, radii, BOUNDS, width, height)
+        assert Ellipse(centre, radii).cells(BOUNDS, width, height) == expected
+
+
+@pytest.mark.parametrize("angle", [0.4, 1.2, -2.3])
+def test_a_turned_ellipse_is_the_outline_of_its_rotated_quadratic_form(angle):
+    centre, radii = (0.21, -0.34), (2.1, 0.6)
+    cells = Ellipse(centre, radii, angle).cells(BOUNDS, WIDTH, HEIGHT)
+    assert len(set(cells)) == len(cells) and eight_connected(cells)
+    turn = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    inverse = turn @ np.diag(1 / np.array(radii) ** 2) @ turn.T  # x'Ax = 1 on the outline, in latent units
+    x_min, x_max, y_min, y_max = BOUNDS
+
+    def form(col: float, row: float) -> float:
+        offset = np.array([x_min + col * 8.0 / WIDTH - centre[0], y_max - row * 6.0 / HEIGHT - centre[1]])
+        return float(offset @ inverse @ offset)
+
+    for col, row in cells:  # each cell straddles the outline: a corner on it or outside, a corner on it or inside
+        corners = [form(col + dc, row + dr) for dc in (0, 1) for dr in (0, 1)]
+        assert min(corners) <= 1 <= max(corners), (col, row)
+    ends = [np.array(centre) + sign * radius * turn[:, axis] for axis, radius in enumerate(radii) for sign in (1, -1)]
+    for x, y in ends:  # the four ends of its axes are drawn
+        assert cell_of(x, y, BOUNDS, WIDTH, HEIGHT) in cells

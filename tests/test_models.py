@@ -7,6 +7,27 @@ from tui_ae.models import VAE, ConvAE, build_model
 
 
 @pytest.mark.parametrize("kind", ["ae", "vae"])
+def test_inference_has_no_gradients_and_reconstruct_decodes_the_code(kind):
+    torch.manual_seed(0)
+    model = build_model(kind, latent_dim=3).eval()
+    x = torch.rand(4, 1, 28, 28)
+    done = model.reconstruct(x)
+    torch.testing.assert_close(done.codes, model.encode(x))
+    torch.testing.assert_close(done.images, model.decode(done.codes))
+    if kind == "vae":
+        mu, log_var = model.posterior(x)
+        torch.testing.assert_close(done.codes, mu)
+        torch.testing.assert_close(done.sigma, torch.exp(log_var / 2))
+    else:
+        assert done.sigma is None
+    made = [done.codes, done.images, model.encode(x), model.decode(torch.randn(2, 3))]
+    assert not any(t.requires_grad for t in made)  # nothing kept for a backward pass
+    _, losses = model(x)
+    losses["loss"].backward()  # training's forward still has its gradients
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+
+@pytest.mark.parametrize("kind", ["ae", "vae"])
 @pytest.mark.parametrize("latent_dim", [2, 3])
 def test_shapes_and_ranges(kind, latent_dim):
     torch.manual_seed(0)

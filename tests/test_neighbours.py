@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tui_ae.latent import log_prior
-from tui_ae.neighbours import GridIndex, Spacing, class_medoids, neighbour_distances
+from tui_ae.neighbours import GridIndex, Spacing, class_medoids, neighbour_distances, sampled_neighbour_distances
 
 
 def brute_nearest(points: np.ndarray, x: float, y: float, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -64,6 +64,55 @@ def test_nearest_gives_what_there_is():
     assert len(found) == len(distances) == 0
 
 
+def codes_off_a_plane(n: int = 600, dim: int = 6, seed: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """(projections (n, 2), residuals (n, dim)): codes whose residuals are as wide as their spread on the plane,
+    so that the nearest on the plane is seldom the nearest in full."""
+    rng = np.random.default_rng(seed)
+    projections = rng.normal(size=(n, 2)) * 3
+    residuals = np.zeros((n, dim))
+    residuals[:, 2:] = rng.normal(size=(n, dim - 2)) * 2  # orthogonal to the plane (its first two axes)
+    return projections, residuals
+
+
+def test_nearest_in_full_dimensions_is_brute_force_over_the_whole_codes():
+    projections, residuals = codes_off_a_plane()
+    codes = residuals.copy()
+    codes[:, :2] = projections  # each code is its projection plus its residual
+    index = GridIndex(projections, depths=residuals)
+    rng = np.random.default_rng(5)
+    plane_only_agrees = 0
+    for _ in range(150):
+        query = rng.normal(size=residuals.shape[1]) * 3
+        depth = query.copy()
+        depth[:2] = 0
+        for k in (1, 3, 16):
+            found, distances = index.nearest(query[0], query[1], k, depth=depth)
+            full = np.sqrt(((codes - query) ** 2).sum(axis=1))
+            expected = np.argsort(full, kind="stable")[:k]
+            np.testing.assert_array_equal(found, expected)
+            np.testing.assert_allclose(distances, full[expected], rtol=1e-12)
+        plane_only_agrees += index.nearest(query[0], query[1], 1)[0][0] == found[0]
+    assert plane_only_agrees < 75  # the plane alone would mostly be wrong: the residuals counted
+
+
+def test_the_sampled_spacing_is_each_sampled_codes_nearest_in_full_dimensions():
+    projections, residuals = codes_off_a_plane(n=500)
+    codes = residuals + np.pad(projections, ((0, 0), (0, residuals.shape[1] - 2))) + 7.0  # far from the origin
+    d2 = ((codes[:, None, :] - codes[None, :, :]) ** 2).sum(axis=2)
+    np.fill_diagonal(d2, np.inf)
+    brute = np.sqrt(d2.min(axis=1))
+    np.testing.assert_allclose(sampled_neighbour_distances(codes, sample=500), brute, rtol=1e-9)
+    rows = np.unique(np.linspace(0, 499, 100).round().astype(int))  # evenly spread, the first and the last
+    np.testing.assert_allclose(sampled_neighbour_distances(codes, sample=100, chunk=7), brute[rows], rtol=1e-9)
+    spacing = Spacing.of_codes(codes, sample=500)
+    assert (spacing.median, spacing.far) == pytest.approx((np.median(brute), np.percentile(brute, 99)), rel=1e-9)
+
+
+def test_a_2d_spacing_of_codes_is_the_exact_grid_one():
+    points = np.random.default_rng(6).normal(size=(800, 2)).astype(np.float32)
+    assert Spacing.of_codes(points) == Spacing.of(GridIndex(points))
+
+
 @pytest.mark.parametrize("name, points", point_sets()[:-1])
 def test_neighbour_distances_are_brute_force(name, points):
     np.testing.assert_array_equal(neighbour_distances(GridIndex(points)), brute_neighbour_distances(points))
@@ -94,6 +143,17 @@ def test_medoids_are_brute_force():
         members = np.flatnonzero(labels == label)
         mine = points[members]
         sums = np.sqrt(((mine[:, None, :] - mine[None, :, :]) ** 2).sum(axis=2)).sum(axis=1)
+        assert index == members[np.argmin(sums)]
+
+
+def test_medoids_in_full_dimensions_are_brute_force():
+    rng = np.random.default_rng(7)
+    labels = rng.integers(0, 4, size=300)
+    codes = rng.normal(size=(300, 8)) + labels[:, None]
+    codes[:, 5] *= 1 + 4 * labels  # a direction that spreads some classes more than others
+    for label, index in class_medoids(codes, labels).items():
+        members = np.flatnonzero(labels == label)
+        sums = np.sqrt(((codes[members, None, :] - codes[None, members, :]) ** 2).sum(axis=2)).sum(axis=1)
         assert index == members[np.argmin(sums)]
 
 

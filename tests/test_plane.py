@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tui_ae.neighbours import GridIndex
-from tui_ae.plane import FADE, LocalDepth, Plane
+from tui_ae.plane import FADE, LocalDepth, Plane, codes_at
 
 
 def codes_near_a_plane(n: int = 500, dim: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -105,3 +105,66 @@ def test_a_2d_models_depth_is_zero(n):
     points = np.random.default_rng(3).normal(size=(n, 2))
     depth = LocalDepth(GridIndex(points), np.zeros((n, 2)))
     assert depth.flat and not depth.at(0.1, 0.2).any()
+
+
+# -- a posterior on the plane, the prior's grid, the codes the map decodes ------------------------------------------
+
+
+def turned_plane(dim: int = 5, seed: int = 9) -> Plane:
+    """A plane through (1, 2, ...) spanned by two random orthonormal directions."""
+    basis, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(dim, dim)))
+    return Plane(np.arange(1.0, dim + 1), basis[:, :2], (0.5, 0.3))
+
+
+def test_a_posterior_projected_on_the_plane_has_covariance_v_sigma_v():
+    plane = turned_plane()
+    sigma = np.array([0.5, 0.1, 2.0, 0.7, 0.05])
+    expected = np.array(
+        [
+            [sum(plane.axes[k, i] * sigma[k] ** 2 * plane.axes[k, j] for k in range(5)) for j in range(2)]
+            for i in range(2)
+        ]
+    )
+    np.testing.assert_allclose(plane.covariance(sigma), expected, rtol=1e-12)
+    assert plane.sigma_along_axes(sigma) == pytest.approx(np.sqrt(np.diag(expected)), rel=1e-12)
+
+
+def test_the_1_sigma_ellipse_is_the_projected_covariances_outline():
+    plane = turned_plane()
+    sigma = np.array([0.5, 0.1, 2.0, 0.7, 0.05])
+    (r1, r2), angle = plane.ellipse(sigma)
+    assert r1 >= r2 > 0
+    inverse = np.linalg.inv(plane.covariance(sigma))
+    a = r1 * np.array([math.cos(angle), math.sin(angle)])
+    b = r2 * np.array([-math.sin(angle), math.cos(angle)])
+    for t in np.linspace(0, 2 * math.pi, 13):  # every point of the outline is 1 Mahalanobis unit from the centre
+        point = a * math.cos(t) + b * math.sin(t)
+        assert point @ inverse @ point == pytest.approx(1.0, rel=1e-9)
+    assert r1 * r2 == pytest.approx(math.sqrt(np.linalg.det(plane.covariance(sigma))), rel=1e-9)  # its area
+
+
+def test_a_2d_models_ellipse_is_its_sigma_unturned():
+    sigma = np.array([0.25, 0.125])
+    assert Plane.identity().ellipse(sigma) == ((0.25, 0.125), 0.0)
+    assert Plane.identity().sigma_along_axes(sigma) == (0.25, 0.125)
+    along_axes = Plane(np.zeros(4), np.eye(4)[:, :2], (0.6, 0.3))  # a plane of the first two axes: still unturned
+    assert along_axes.ellipse(np.array([0.5, 0.25, 3.0, 4.0])) == ((0.5, 0.25), 0.0)
+
+
+def test_the_priors_grid_runs_along_the_planes_directions_through_the_origin():
+    plane = turned_plane()
+    xy = np.array([[1.5, -0.5], [0.0, 2.0]])
+    expected = xy[:, :1] * plane.axes[:, 0] + xy[:, 1:] * plane.axes[:, 1]  # no mean: the prior's is 0
+    np.testing.assert_allclose(plane.directions(xy), expected, rtol=1e-12)
+    np.testing.assert_array_equal(Plane.identity().directions(xy), xy)
+
+
+def test_the_map_decodes_the_plane_plus_the_local_depth():
+    codes, _, _ = codes_near_a_plane(n=300)
+    plane = Plane.fit(codes)
+    depth = LocalDepth(GridIndex(plane.project(codes)), plane.residuals(codes))
+    xy = np.array([[0.3, -1.2], [2.0, 0.5]])
+    expected = np.stack([plane.mean + x * plane.axes[:, 0] + y * plane.axes[:, 1] + depth.at(x, y) for x, y in xy])
+    np.testing.assert_allclose(codes_at(plane, depth, xy), expected, rtol=1e-12)
+    np.testing.assert_allclose(codes_at(plane, None, xy), expected - depth.many(xy), rtol=1e-12)  # not measured yet
+    np.testing.assert_allclose(plane.project(codes_at(plane, depth, xy)), xy, atol=1e-12)  # drawn where it is

@@ -8,6 +8,7 @@ import pytest
 import torch
 from conftest import info_text, settle, write_fake_raw
 
+from tui_ae.models import Reconstruction
 from tui_ae.render import cell_of
 from tui_ae.tui.app import ExplorerApp
 from tui_ae.tui.latent_map import LatentMap
@@ -39,6 +40,10 @@ class HandMadeVAE:
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return torch.zeros(len(z), 1, 28, 28)
+
+    def reconstruct(self, x: torch.Tensor) -> Reconstruction:
+        mu, log_var = self.posterior(x)
+        return Reconstruction(mu, self.decode(mu), torch.exp(log_var / 2))
 
 
 @pytest.mark.parametrize("mode", ["truecolor", "mono"])

@@ -62,3 +62,12 @@ def test_evaluation_is_never_imported_from_the_training_module():
                 assert node.attr not in names, module  # from tui_ae import train; train.evaluate_checkpoint(...)
     train = ast.parse(sources()["train.py"])
     assert not names & {node.name for node in train.body if isinstance(node, ast.FunctionDef)}  # defined once
+
+
+def test_inference_is_written_once_on_the_models():
+    """Issue 18: no-grad encode, decode and reconstruct live on the models (as nanoGPT's generate()); the explorer,
+    the figures and the training preview call them and hold no gradient switch of their own."""
+    models = sources()["models.py"]
+    assert len(re.findall(r"@torch\.no_grad\(\)\s+def (?:encode|decode|reconstruct)\(", models)) == 6  # AE and VAE
+    for name in ("tui/slot.py", "tui/loading.py", "figures.py", "train.py"):
+        assert not re.search(r"no_grad|inference_mode", sources()[name]), name

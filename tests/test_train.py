@@ -48,6 +48,63 @@ def test_one_real_epoch_through_the_users_loading_path(tiny_mnist, tmp_path, kin
     assert codes.points.shape == (50, 2) and sorted(set(codes.labels.tolist())) == list(range(10))
 
 
+def validation_codes(model, tiny_mnist) -> tuple[np.ndarray, np.ndarray]:
+    """(codes (50, D) float64, labels): the validation images of tiny_mnist encoded here, apart from training."""
+    from tui_ae import data
+
+    _, val = data.train_val_split(data.read_split(data.find_raw_dir("mnist", tiny_mnist), "train", "x"))
+    codes = model.encode(val.images[:, None].float() / 255).double().numpy()
+    return codes, val.labels.numpy()
+
+
+def full_neighbour_distances(codes: np.ndarray) -> np.ndarray:
+    d2 = ((codes[:, None, :] - codes[None, :, :]) ** 2).sum(axis=2)
+    np.fill_diagonal(d2, np.inf)
+    return np.sqrt(d2.min(axis=1))
+
+
+@pytest.mark.parametrize("kind", ["ae", "vae"])
+def test_an_8d_checkpoint_stores_its_codes_their_principal_plane_and_spacing(tiny_mnist, tmp_path, kind):
+    done = list(train(_config(tiny_mnist, tmp_path, model=kind, latent_dim=8)))[-1]
+    model, _, _ = checkpoint.load(done.checkpoint)
+    _, stored = checkpoint.read_codes(done.checkpoint)
+    codes, labels = validation_codes(model, tiny_mnist)
+    np.testing.assert_allclose(stored.codes, codes, atol=1e-5)
+    np.testing.assert_array_equal(stored.labels, labels)
+    values, vectors = np.linalg.eigh(np.cov(codes.T, bias=True))  # ascending
+    plane = stored.plane
+    np.testing.assert_allclose(plane.mean, codes.mean(axis=0), atol=1e-6)
+    for axis in range(2):  # the covariance's leading eigenvectors, each with its largest loading positive
+        leading = vectors[:, -1 - axis]
+        assert abs(plane.axes[:, axis] @ leading) == pytest.approx(1.0, abs=1e-6)
+        assert plane.axes[np.argmax(np.abs(plane.axes[:, axis])), axis] > 0
+    np.testing.assert_allclose(plane.shares, values[::-1][:2] / values.sum(), rtol=1e-4)
+    np.testing.assert_allclose(stored.points, (codes - plane.mean) @ plane.axes, atol=1e-5)  # its projections
+    nearest = full_neighbour_distances(codes)  # 50 codes: every one in the sample
+    assert (stored.spacing.median, stored.spacing.far) == pytest.approx(
+        (np.median(nearest), np.percentile(nearest, 99)), rel=1e-4
+    )
+
+
+def test_a_2d_checkpoint_stores_its_codes_as_the_points_and_no_plane(tiny_mnist, tmp_path):
+    done = list(train(_config(tiny_mnist, tmp_path)))[-1]
+    model, _, _ = checkpoint.load(done.checkpoint)
+    _, stored = checkpoint.read_codes(done.checkpoint)
+    codes, _ = validation_codes(model, tiny_mnist)
+    np.testing.assert_allclose(stored.points, codes, atol=1e-6)
+    assert stored.codes is None and stored.plane is None
+    nearest = full_neighbour_distances(stored.points.astype(np.float64))
+    assert (stored.spacing.median, stored.spacing.far) == (np.median(nearest), np.percentile(nearest, 99))
+
+
+def test_above_64_dimensions_no_map_is_stored_and_eval_still_scores_it(tiny_mnist, tmp_path):
+    done = list(train(_config(tiny_mnist, tmp_path, latent_dim=65)))[-1]
+    header, stored = checkpoint.read_codes(done.checkpoint)
+    assert stored is None and header.model_args == {"latent_dim": 65}
+    _, metrics = evaluate_checkpoint(done.checkpoint, tiny_mnist, "cpu")
+    assert 0 <= metrics["knn"] <= 1 and metrics["images"] == 60
+
+
 def test_loss_goes_down_and_the_same_seed_gives_the_same_weights(tiny_mnist, tmp_path):
     runs = []
     for name in ("a", "b"):
@@ -342,10 +399,11 @@ def test_no_collapse_warning_while_the_kl_warms_up(tiny_mnist, tmp_path):
     assert list(warnings) == [3]
 
 
-def test_the_preview_shows_the_first_validation_digit_of_each_class(tiny_mnist, tmp_path):
+@pytest.mark.parametrize("latent_dim", [2, 8])
+def test_the_preview_shows_the_first_validation_digit_of_each_class(tiny_mnist, tmp_path, latent_dim):
     from tui_ae import data
 
-    events = list(train(_config(tiny_mnist, tmp_path, model="vae", epochs=2, preview=True)))
+    events = list(train(_config(tiny_mnist, tmp_path, model="vae", epochs=2, preview=True, latent_dim=latent_dim)))
     started, done = events[0], [e for e in events if isinstance(e, EpochDone)]
     raw_dir = data.find_raw_dir("mnist", tiny_mnist)
     _, val = data.train_val_split(data.read_split(raw_dir, "train", "x"))
@@ -355,9 +413,8 @@ def test_the_preview_shows_the_first_validation_digit_of_each_class(tiny_mnist, 
         np.testing.assert_allclose(original, val.images[labels.index(label)].numpy() / 255, atol=1e-6)
     assert started.preview.reconstructions.shape == (10, 28, 28)
     model, _, _ = checkpoint.load(tmp_path / "out.safetensors")
-    with torch.no_grad():  # the last epoch's preview is the saved model's reconstruction of its posterior mean
-        x = torch.from_numpy(done[-1].preview.originals)[:, None]
-        expected = model.decode(model.encode(x))[:, 0].numpy()
+    x = torch.from_numpy(done[-1].preview.originals)[:, None]  # the last epoch's preview is the saved model's
+    expected = model.decode(model.encode(x))[:, 0].numpy()  # reconstruction of its posterior mean
     np.testing.assert_allclose(done[-1].preview.reconstructions, expected, atol=1e-5)
     assert not np.allclose(done[0].preview.reconstructions, started.preview.reconstructions)
     assert all(e.preview is None for e in train(_config(tiny_mnist, tmp_path, epochs=1, force=True))

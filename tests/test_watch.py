@@ -44,7 +44,9 @@ def next_epoch(path: Path, kind: str, epochs: int, scale: float, seed: int = 5, 
     torch.manual_seed(seed)
     model = build_model(kind, latent_dim=latent_dim)
     meta = explorer_meta(epochs_done=epochs, history=[{"epoch": epochs, "val": {"loss": 0.123}}])
-    save(path, model, meta, codes=LatentCodes(codes.points * scale, codes.labels))
+    full = np.random.default_rng(seed).normal(size=(len(codes.points), latent_dim)) * 0.1  # small other axes
+    full[:, :2] = codes.points * scale
+    save(path, model, meta, codes=LatentCodes.of(full, codes.labels))  # above 2-D, on its plane, as train writes it
     return path.read_bytes()
 
 

@@ -8,8 +8,26 @@ Torch is therefore imported inside the functions that need it.
 Layout of a file:
     model/<name>              the model's state_dict
     optimizer/<param>/<key>   Adam's per-parameter state (for --resume)
-    map/points, map/labels    encoded validation points (N, 2) float32 and their labels (N,) uint8
+    map/...                   the latent map: the validation images' codes, as explore and figures show them
     metadata["tui_ae"]        JSON: format, kind, model_args, meta (dataset, epochs, history, ...)
+
+The map, for a latent space of 2 to MAP_MAX_DIM dimensions (none above: explore and figures
+refuse those, and eval needs no map):
+    map/points (N, 2) float32   where the map draws each code: its projection on the map's plane, or
+                                a 2-D model's code itself. Readers that know only 2-D maps read this.
+    map/labels (N,) uint8       the codes' digits
+    map/spacing (2,) float64    the median and 99th percentile of the distances from a code to its
+                                nearest neighbour, in full dimensions: the readouts' unit, and where
+                                "off the data" begins (exact in 2-D; above, from 2,000 of the codes)
+  and above 2 dimensions:
+    map/codes (N, D) float32    the full codes (12,000 x 64 x 4 bytes = 3 MB at most)
+    map/plane/mean (D,), map/plane/axes (D, 2), map/plane/shares (2,), float64
+                                the principal plane the points are projected on (plane.py)
+
+Files written before the plane, of the same format, hold map/points and map/labels alone. For a
+2-D model that is the whole map. For more dimensions those points are the codes' first two axes:
+explore and figures then encode the validation images again, in memory, rather than show them
+(needs_encoding); nothing is written back.
 """
 
 from __future__ import annotations
@@ -26,19 +44,49 @@ from safetensors import SafetensorError, safe_open
 from tui_ae.config import KINDS, MAX_LATENT_DIM
 from tui_ae.errors import CheckpointError
 from tui_ae.files import write_atomically
+from tui_ae.neighbours import Spacing
+from tui_ae.plane import Plane
 
 FORMAT = "tui-ae/1"
 REQUIRED_META = ("data_source", "epochs_done", "history", "config")  # what eval, explore, --resume read
 # Every constructor argument a checkpoint may set, and its bounds (2 at least: the explorer and figures draw two axes).
 MODEL_ARG_BOUNDS = {"latent_dim": (2, MAX_LATENT_DIM)}
+MAP_MAX_DIM = 64  # the largest latent space whose map a checkpoint stores, and which explore and figures show
 
 
 @dataclass
 class LatentCodes:
-    """The validation images' codes (the VAE's posterior means) and their labels: what the explorer maps."""
+    """The validation images' codes (the VAE's posterior means) as a latent map shows them, and what its readouts
+    need (see the module's docstring for how each is stored)."""
 
-    points: np.ndarray  # (N, 2) float32: the first two latent axes
+    points: np.ndarray  # (N, 2) float32: where the map draws each code (its projection; a 2-D model's code itself)
     labels: np.ndarray  # (N,) uint8
+    codes: np.ndarray | None = None  # (N, D) float32: the full codes above 2 dimensions (in 2, they are the points)
+    plane: Plane | None = None  # the plane the points lie on above 2 dimensions (in 2, the space's own axes)
+    spacing: Spacing | None = None  # the codes' spacing in full dimensions; None: not stored (measure it)
+
+    @classmethod
+    def of(cls, codes: np.ndarray, labels: np.ndarray) -> LatentCodes:
+        """The map of a model's (N, D) validation codes, as training stores it: above 2 dimensions, on their
+        principal plane."""
+        codes = np.asarray(codes, dtype=np.float32)
+        labels = np.asarray(labels, dtype=np.uint8)
+        spacing = Spacing.of_codes(codes)
+        if codes.shape[1] == 2:
+            return cls(codes, labels, spacing=spacing)
+        plane = Plane.fit(codes)
+        return cls(plane.project(codes).astype(np.float32), labels, codes, plane, spacing)
+
+    @property
+    def full(self) -> np.ndarray:
+        """(N, D) the codes in all their dimensions (a 2-D map's points)."""
+        return self.points if self.codes is None else self.codes
+
+
+def needs_encoding(latent_dim: int, stored: LatentCodes | None) -> bool:
+    """Whether a model's map must be made anew from its validation images: more than 2 dimensions, and no full
+    codes stored (a file written before the plane, whose points are the first two axes, or one with no map)."""
+    return latent_dim > 2 and (stored is None or stored.codes is None)
 
 
 @dataclass
@@ -88,9 +136,32 @@ def read_codes(path: Path) -> tuple[Header, LatentCodes | None]:
     path = Path(path)
     with _open(path) as f:
         header = _header(path, f.metadata() or {})
-        if "map/points" not in f.keys():
+        names = set(f.keys())
+        if "map/points" not in names:
             return header, None
-        return header, LatentCodes(f.get_tensor("map/points"), f.get_tensor("map/labels"))
+        try:
+            return header, _map(f, names, header.model_args.get("latent_dim"))
+        except (KeyError, ValueError, TypeError, SafetensorError) as e:
+            raise CheckpointError(f"{path} has a malformed latent map: {e}") from None
+
+
+def _map(f, names: set[str], dim: Any) -> LatentCodes:
+    """The map's tensors, each checked against the others' shapes."""
+    codes = LatentCodes(f.get_tensor("map/points"), f.get_tensor("map/labels"))
+    n = len(codes.labels)
+    if codes.points.shape != (n, 2):
+        raise ValueError(f"points of shape {codes.points.shape} for {n} labels")
+    if "map/spacing" in names:
+        median, far = f.get_tensor("map/spacing").astype(np.float64).tolist()  # ValueError unless two values
+        codes.spacing = Spacing(median, far) if 0 < median <= far else None
+    if "map/codes" in names:
+        codes.codes = f.get_tensor("map/codes")
+        mean, axes = f.get_tensor("map/plane/mean"), f.get_tensor("map/plane/axes")
+        first, second = f.get_tensor("map/plane/shares").tolist()
+        if codes.codes.shape != (n, dim) or mean.shape != (dim,) or axes.shape != (dim, 2):
+            raise ValueError(f"codes {codes.codes.shape}, plane {mean.shape} {axes.shape}, for {n} {dim}-D codes")
+        codes.plane = Plane(mean.astype(np.float64), axes.astype(np.float64), (float(first), float(second)))
+    return codes
 
 
 def save(
@@ -120,8 +191,7 @@ def contents(model, meta: dict[str, Any], optimizer=None, codes: LatentCodes | N
                 tensors[f"optimizer/{index}/{key}"] = copy(value)
         groups = state["param_groups"]
     if codes is not None:
-        tensors["map/points"] = torch.from_numpy(np.array(codes.points, dtype=np.float32))
-        tensors["map/labels"] = torch.from_numpy(np.array(codes.labels, dtype=np.uint8))
+        tensors.update(map_tensors(codes))
     doc = {
         "format": FORMAT,
         "kind": model.kind,
@@ -130,6 +200,21 @@ def contents(model, meta: dict[str, Any], optimizer=None, codes: LatentCodes | N
         "optimizer_groups": groups,
     }
     return tensors, {"tui_ae": json.dumps(doc, default=_plain)}
+
+
+def map_tensors(codes: LatentCodes) -> dict:
+    """A map's tensors, named as a checkpoint stores them."""
+    import torch
+
+    arrays = {"map/points": np.array(codes.points, dtype=np.float32), "map/labels": np.array(codes.labels, np.uint8)}
+    if codes.spacing is not None:
+        arrays["map/spacing"] = np.array([codes.spacing.median, codes.spacing.far], dtype=np.float64)
+    if codes.codes is not None:
+        arrays["map/codes"] = np.array(codes.codes, dtype=np.float32)
+        arrays["map/plane/mean"] = np.array(codes.plane.mean, dtype=np.float64)
+        arrays["map/plane/axes"] = np.array(codes.plane.axes, dtype=np.float64)
+        arrays["map/plane/shares"] = np.array(codes.plane.shares, dtype=np.float64)
+    return {name: torch.from_numpy(np.ascontiguousarray(array)) for name, array in arrays.items()}
 
 
 def write(path: Path, tensors: dict, metadata: dict[str, str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,11 @@ class CheckpointWriter:
     """Copies a checkpoint's tensors at once and writes them soon, in a thread: the checkpoint, then its metrics.
 
     Serialising and syncing a VAE checkpoint takes tens of milliseconds, a large part of a
-    whole epoch on a GPU (BENCHMARKS.md). On leaving the `with` block, also by Ctrl-C or an
-    error, the last write is finished, so the file on disk is always the last epoch handed
-    over; a failed write raises at the next save.
+    whole epoch on a GPU (BENCHMARKS.md). So does making the latent map of more than two
+    dimensions (its plane and spacing: numpy, which lets go of the GIL): handed over as a
+    function of the codes, it is made in the thread too. On leaving the `with` block, also by
+    Ctrl-C or an error, the last write is finished, so the file on disk is always the last
+    epoch handed over; a failed write raises at the next save.
     """
 
     def __enter__(self) -> CheckpointWriter:
@@ -31,19 +34,26 @@ class CheckpointWriter:
         model,
         meta: dict[str, Any],
         optimizer=None,
-        codes: checkpoint.LatentCodes | None = None,
+        codes: checkpoint.LatentCodes | Callable[[], checkpoint.LatentCodes | None] | None = None,
         metrics: list[dict] | None = None,
     ) -> None:
-        """Copy now, write soon: the checkpoint, then (given a history) its metrics file."""
-        snapshot = checkpoint.contents(model, meta, optimizer, codes)  # before training goes on
+        """Copy now, write soon: the checkpoint, then (given a history) its metrics file.
+
+        codes: the map, or a function that makes it from arrays it holds (called in the thread).
+        """
+        stored = None if callable(codes) else codes
+        snapshot = checkpoint.contents(model, meta, optimizer, stored)  # before training goes on
         path = Path(path).absolute()  # where it is now, whatever the folder when the thread writes
         lines = metrics_lines(metrics) if metrics is not None else None
         self.wait()
-        self._pending = self._pool.submit(self._write, path, snapshot, lines)
+        self._pending = self._pool.submit(self._write, path, snapshot, codes if callable(codes) else None, lines)
 
     @staticmethod
-    def _write(path: Path, snapshot: tuple, lines: str | None) -> None:
-        checkpoint.write(path, *snapshot)
+    def _write(path: Path, snapshot: tuple, make_map, lines: str | None) -> None:
+        tensors, metadata = snapshot
+        if make_map is not None and (codes := make_map()) is not None:
+            tensors.update(checkpoint.map_tensors(codes))
+        checkpoint.write(path, tensors, metadata)
         if lines is not None:  # after the checkpoint: the metrics never hold an epoch it lacks
             write_atomically(metrics_path(path), lines.encode())
 

@@ -65,7 +65,7 @@ app = typer.Typer(
     cls=OneLineErrors,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    help="Train an AE and a VAE on MNIST, then walk their 2-D latent spaces in the terminal.",
+    help="Train an AE and a VAE on MNIST, then walk their latent spaces in the terminal.",
 )
 
 
@@ -133,7 +133,7 @@ def train(
     ] = None,
     latent_dim: Annotated[
         int,
-        typer.Option(help="Size of the latent space; the explorer shows its first two axes."),
+        typer.Option(help="Latent size, 2 to 1024; explore and figures show up to 64 (above 2, on a principal plane)."),
     ] = 2,
     dataset: Annotated[
         DatasetName | None,

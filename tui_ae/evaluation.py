@@ -1,7 +1,8 @@
 """How good a model is: its losses over a split, and what its latent space is worth beyond reconstruction.
 
 `tui-ae eval` scores a checkpoint here (evaluate_checkpoint); training validates each
-epoch with evaluate(). The measures of a latent space are pure functions over codes:
+epoch with evaluate(); explore and figures map an old checkpoint's validation codes here
+(validation_map). The measures of a latent space are pure functions over codes:
 
 - knn_accuracy: how well the codes separate the digits, as the accuracy of a k-nearest-neighbour
   classifier of the test codes among the training codes;
@@ -13,10 +14,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from tui_ae import checkpoint, data
-from tui_ae.config import DeviceName, resolve_device
+from tui_ae.config import SAMPLE_SOURCE, DeviceName, resolve_device
+from tui_ae.errors import DataError, TuiAeError
 
 Metrics = dict[str, float]
 
@@ -121,8 +124,34 @@ def evaluate(model, loader: data.DeviceLoader) -> Metrics:
 
 def codes(model, loader: data.DeviceLoader) -> torch.Tensor:
     """Every image of the loader encoded (the VAE's posterior means), in order: (N, latent_dim) float32."""
-    with torch.no_grad():
-        return torch.cat([model.encode(x).float() for x, _ in loader])
+    return torch.cat([model.encode(x).float() for x, _ in loader])  # encode() keeps no gradients
+
+
+def validation_map(
+    model, path: Path, header: checkpoint.Header, data_dir: Path | None = None, batch: int = 2048
+) -> checkpoint.LatentCodes:
+    """The map of a checkpoint that stores only its first two latent axes (written before principal planes), made
+    in memory as training makes it now: its validation images encoded, then put on their plane. Nothing is written.
+
+    The images are the training split of the data set it was trained on, from data_dir, else
+    found as eval finds them (never downloaded), and checked against the labels its file stores.
+    """
+    dataset = header.meta.get("dataset", "mnist")
+    why = (
+        f"{path} stores only 2 of its {model.latent_dim} latent axes (written before tui-ae mapped principal planes), "
+        f"so its map is made from its validation images, in {dataset}'s {' and '.join(data.FILES['train'])}"
+    )
+    try:
+        images, labels, source = data.read_validation_digits(header.meta, data_dir)
+    except DataError as e:
+        raise TuiAeError(f"{why}: {e}") from None
+    _, stored = checkpoint.read_codes(path)
+    if stored is not None and not np.array_equal(stored.labels, labels):
+        where = "the embedded sample" if source == SAMPLE_SOURCE else source.split(":", 1)[-1]
+        raise TuiAeError(f"{why}, not found (those in {where} are others): pass --data-dir")
+    x = torch.from_numpy(images).unsqueeze(1).float().div_(255)  # (N, 1, 28, 28)
+    codes = torch.cat([model.encode(chunk).float() for chunk in x.split(batch)]).numpy()
+    return checkpoint.LatentCodes.of(codes, labels)
 
 
 def evaluate_checkpoint(

@@ -1,11 +1,16 @@
 """The homework's figures for both models, and what a report on them needs, as files (`tui-ae figures`).
 
     reconstructions        the first test digit of each class over its AE and VAE reconstructions (Figure 3)
-    latent-grid-ae         the AE's decodings over a grid of its latent space, in its codes' range (Figure 4)
+    latent-grid-ae         the AE's decodings over a grid of its latent map, in its codes' range (Figure 4)
     latent-grid-vae        the same for the VAE
     latent-grid-vae-prior  the VAE's decodings at evenly spaced quantiles of its prior, N(0, 1)
     latent-scatter         the test set's codes (the VAE's posterior means), coloured by digit
     losses                 train and validation loss per epoch, from the checkpoints' history
+
+A latent space of more than 2 dimensions is shown, as the explorer shows it, on the principal
+plane its checkpoint stores: the scatter draws the codes' projections, with the plane's axis
+labels; the grids decode the plane plus the local depth (plane.codes_at, the cursor's rule),
+and the prior's grid lies along the plane's two directions, every other direction at 0.
 
 Drawn with matplotlib's object API, one Figure per file and no pyplot state, so nothing
 needs a display. Every figure is computed and rendered in memory before the first file is
@@ -33,6 +38,8 @@ from tui_ae.errors import TuiAeError
 from tui_ae.files import write_atomically
 from tui_ae.latent import Bounds, grid_points, latent_bounds, quantile_points
 from tui_ae.lookup import find_pair
+from tui_ae.neighbours import GridIndex
+from tui_ae.plane import LocalDepth, Plane, codes_at
 from tui_ae.render import LABEL_COLORS
 
 if TYPE_CHECKING:
@@ -77,6 +84,11 @@ class Model:
     test_images: np.ndarray  # (N, 28, 28) in [0, 1]
     test_labels: np.ndarray  # (N,) int
 
+    @property
+    def plane(self) -> Plane:
+        """What its maps show of its latent space: a 2-D model's own axes, else its codes' principal plane."""
+        return self.stored.plane if self.stored is not None and self.stored.plane is not None else Plane.identity()
+
 
 # -- Checks: everything a user can get wrong, before anything heavy is imported ---------------------------------
 
@@ -111,6 +123,10 @@ def load_models(found: dict[str, Path], data_dir: Path | None, notify: Callable[
     for kind, path in found.items():
         net, header, _ = checkpoint.load(path, device="cpu", kind=kind)
         _, stored = checkpoint.read_codes(path)
+        if checkpoint.needs_encoding(net.latent_dim, stored):  # an old file: its first two axes only
+            from tui_ae.evaluation import validation_map
+
+            stored = validation_map(net, path, header, data_dir)
         key = f"{header.meta.get('dataset')}:{header.meta.get('data_source')}"
         if key not in tests:
             tests[key] = data.read_test_digits(header.meta, data_dir, notify=notify)
@@ -127,31 +143,44 @@ def load_models(found: dict[str, Path], data_dir: Path | None, notify: Callable[
 
 
 def encode(net, images: np.ndarray, batch: int = 2048) -> np.ndarray:
-    """(N, 28, 28) in [0, 1] -> (N, 2): the first two latent axes; the VAE's posterior means."""
+    """(N, 28, 28) in [0, 1] -> (N, latent_dim): the codes; the VAE's posterior means."""
     import torch
 
-    with torch.inference_mode():
-        x = torch.from_numpy(images).unsqueeze(1)  # (N, 1, 28, 28)
-        return torch.cat([net.encode(chunk)[:, :2] for chunk in x.split(batch)]).float().numpy()
+    x = torch.from_numpy(images).unsqueeze(1)  # (N, 1, 28, 28)
+    return torch.cat([net.encode(chunk) for chunk in x.split(batch)]).float().numpy()
 
 
-def decode(net, points: np.ndarray) -> np.ndarray:
-    """(N, 2) latent points -> (N, 28, 28) in [0, 1]; axes past the second are 0."""
+def decode(net, codes: np.ndarray) -> np.ndarray:
+    """(N, latent_dim) codes -> (N, 28, 28) in [0, 1]."""
     import torch
 
-    z = torch.zeros(len(points), net.latent_dim)
-    z[:, :2] = torch.from_numpy(np.asarray(points, dtype=np.float32))
-    with torch.inference_mode():
-        return net.decode(z)[:, 0].float().numpy()
+    return net.decode(torch.from_numpy(np.asarray(codes, dtype=np.float32)))[:, 0].float().numpy()
 
 
 def reconstruct(net, images: np.ndarray) -> np.ndarray:
     """Each image decoded from its whole code (the VAE's from its posterior mean, as eval measures it)."""
     import torch
 
-    with torch.inference_mode():
-        x = torch.from_numpy(images).unsqueeze(1)  # (N, 1, 28, 28)
-        return net.decode(net.encode(x))[:, 0].float().numpy()
+    return net.reconstruct(torch.from_numpy(images).unsqueeze(1)).images[:, 0].float().numpy()
+
+
+def map_codes(m: Model, xy: np.ndarray) -> np.ndarray:
+    """(N, 2) points of a model's map -> (N, D) the codes the map decodes there, as the explorer's cursor does."""
+    if m.stored is None or m.stored.plane is None:
+        return m.plane.code(xy)  # a 2-D model: the points themselves
+    residuals = m.stored.plane.residuals(m.stored.codes)
+    return codes_at(m.plane, LocalDepth(GridIndex(m.stored.points, depths=residuals), residuals), xy)
+
+
+def axis_names(plane: Plane, quantiles: bool = False) -> tuple[str, str]:
+    """A map's axis labels, as matplotlib writes them: z₁ and z₂ as mathematics, else the principal components."""
+    if plane.shares is None:
+        names = ("$z_1$", "$z_2$")
+        return tuple(f"{name} (at evenly spaced quantiles of N(0, 1))" for name in names) if quantiles else names
+    names = plane.axis_labels()
+    if quantiles:  # along the components' directions from the prior's mean, every other direction at 0
+        return tuple(f"{name.split()[0]} direction, at N(0, 1)'s quantiles (other directions 0)" for name in names)
+    return names
 
 
 def mosaic(images: np.ndarray, per_row: int) -> np.ndarray:
@@ -209,8 +238,12 @@ def _grid_extent(bounds: Bounds, n: int) -> tuple[float, float, float, float]:
     return left, right, bottom, top
 
 
-def grid_figure(image: np.ndarray, n: int, title: str, bounds: Bounds | None = None) -> Figure:
-    """An n x n mosaic of decodings; axes in latent units over bounds, or at N(0, 1)'s quantiles without them."""
+def grid_figure(
+    image: np.ndarray, n: int, title: str, bounds: Bounds | None = None, labels: tuple[str, str] | None = None
+) -> Figure:
+    """An n x n mosaic of decodings; axes in latent units over bounds, or at N(0, 1)'s quantiles without them.
+
+    labels: the axes' (axis_names); z₁ and z₂ by default."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(8, 8.4), layout="constrained")
@@ -220,8 +253,9 @@ def grid_figure(image: np.ndarray, n: int, title: str, bounds: Bounds | None = N
         # Square digits: the axes stay square whatever the two axes' latent ranges, each with its own scale.
         ax.imshow(image, cmap="gray", vmin=0, vmax=1, interpolation="nearest", extent=extent, aspect="auto")
         ax.set_box_aspect(1)
-        ax.set_xlabel("$z_1$")
-        ax.set_ylabel("$z_2$")
+        xlabel, ylabel = labels or axis_names(Plane.identity())
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
     else:
         ax.imshow(image, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         quantiles = quantile_points(n, n)
@@ -229,14 +263,19 @@ def grid_figure(image: np.ndarray, n: int, title: str, bounds: Bounds | None = N
         shown = np.arange(0, n, step)
         ax.set_xticks(_tile_centres(n)[shown], [f"{v:.2f}" for v in quantiles[:n, 0][shown]])
         ax.set_yticks(_tile_centres(n)[shown], [f"{v:.2f}" for v in quantiles[::n, 1][shown]])
-        ax.set_xlabel("$z_1$ (at evenly spaced quantiles of N(0, 1))")
-        ax.set_ylabel("$z_2$ (at evenly spaced quantiles of N(0, 1))")
+        xlabel, ylabel = labels or axis_names(Plane.identity(), quantiles=True)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
     ax.set_title(title)
     return fig
 
 
-def scatter_figure(codes: dict[str, tuple[np.ndarray, np.ndarray]]) -> Figure:
-    """Side by side, each model's test codes coloured by digit, with one legend."""
+def scatter_figure(
+    codes: dict[str, tuple[np.ndarray, np.ndarray]], axes_named: dict[str, tuple[str, str]] | None = None
+) -> Figure:
+    """Side by side, each model's test codes on its map (N, 2) coloured by digit, with one legend.
+
+    axes_named: each model's axis labels (axis_names); z₁ and z₂ by default."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(1.5 + 5.5 * len(codes), 6), layout="constrained")
@@ -249,8 +288,9 @@ def scatter_figure(codes: dict[str, tuple[np.ndarray, np.ndarray]]) -> Figure:
         x_min, x_max, y_min, y_max = latent_bounds(points)
         ax.set_xlim(x_min, x_max)
         ax.set_ylim(y_min, y_max)
-        ax.set_xlabel("$z_1$")
-        ax.set_ylabel("$z_2$")
+        xlabel, ylabel = (axes_named or {}).get(kind) or axis_names(Plane.identity())
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
         what = "posterior means" if kind == "vae" else "codes"
         ax.set_title(f"{kind.upper()}: {len(points):,} test images' {what}")
     fig.legend(
@@ -301,18 +341,20 @@ def draw(models: dict[str, Model], grid: int) -> tuple[dict[str, Figure], list[t
     originals = first.test_images[chosen]
     rows = {kind: reconstruct(m.net, originals) for kind, m in models.items()}
     figures["reconstructions"] = reconstruction_figure(originals, first.test_labels[chosen], rows)
-    codes = {kind: (encode(m.net, m.test_images), m.test_labels) for kind, m in models.items()}
+    codes = {kind: (m.plane.project(encode(m.net, m.test_images)), m.test_labels) for kind, m in models.items()}
     for kind, m in models.items():
         # The explorer's bounds: those of the validation codes the checkpoint stores (else of the test codes).
         where, points = ("validation", m.stored.points) if m.stored is not None else ("test", codes[kind][0])
         bounds = latent_bounds(points)
-        image = mosaic(decode(m.net, grid_points(grid, grid, bounds)), per_row=grid)
-        title = f"{kind.upper()}: decodings over the range of its {where} codes"
-        figures[f"latent-grid-{kind}"] = grid_figure(image, grid, title, bounds)
+        image = mosaic(decode(m.net, map_codes(m, grid_points(grid, grid, bounds))), per_row=grid)
+        on = "" if m.plane.shares is None else " (plane + local depth)"
+        title = f"{kind.upper()}: decodings over the range of its {where} codes{on}"
+        figures[f"latent-grid-{kind}"] = grid_figure(image, grid, title, bounds, axis_names(m.plane))
         if kind == "vae":
-            image = mosaic(decode(m.net, quantile_points(grid, grid)), per_row=grid)
-            figures["latent-grid-vae-prior"] = grid_figure(image, grid, "VAE: decodings at the prior's quantiles")
-    figures["latent-scatter"] = scatter_figure(codes)
+            image = mosaic(decode(m.net, m.plane.directions(quantile_points(grid, grid))), per_row=grid)
+            title, labels = "VAE: decodings at the prior's quantiles", axis_names(m.plane, quantiles=True)
+            figures["latent-grid-vae-prior"] = grid_figure(image, grid, title, labels=labels)
+    figures["latent-scatter"] = scatter_figure(codes, {kind: axis_names(m.plane) for kind, m in models.items()})
     histories = {kind: m.header.meta.get("history") or [] for kind, m in models.items()}
     skipped = []
     if any(histories.values()):

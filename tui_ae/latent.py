@@ -1,4 +1,4 @@
-"""Where to look in a 2-D latent space: the bounds a map shows, and regular grids of points in it.
+"""Where to look on a latent map: the bounds a map shows, and regular grids of points on it.
 
 Shared by the explorer and the figures; numpy and the standard library only.
 """

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tui_ae.checkpoint import read_header
+from tui_ae.checkpoint import MAP_MAX_DIM, read_header
 from tui_ae.config import CHECKPOINT_DIR, KINDS
 from tui_ae.errors import CheckpointError, TuiAeError
 
@@ -14,8 +14,9 @@ from tui_ae.errors import CheckpointError, TuiAeError
 def find_pair(ae: Path | None, vae: Path | None, *, wait: bool = False) -> dict[str, Path | None]:
     """Each kind's checkpoint: the path given, else checkpoints/<kind>.safetensors; None where that default is absent.
 
-    A checkpoint must hold a model of its kind. With wait (explore --watch), a file absent or
-    unreadable is kept, to be waited for. At least one must be there.
+    A checkpoint must hold a model of its kind, of at most MAP_MAX_DIM latent dimensions (no map
+    shows more). With wait (explore --watch), a file absent or unreadable is kept, to be waited
+    for. At least one must be there.
     """
     found: dict[str, Path | None] = {}
     for kind, given in zip(KINDS, (ae, vae)):
@@ -32,6 +33,9 @@ def find_pair(ae: Path | None, vae: Path | None, *, wait: bool = False) -> dict[
             raise
         if header.kind != kind:
             raise CheckpointError(f"{path} holds the {header.kind.upper()} model; pass it with --{header.kind}")
+        dim = header.model_args.get("latent_dim", 2) if isinstance(header.model_args, dict) else 2
+        if isinstance(dim, int) and dim > MAP_MAX_DIM:
+            raise CheckpointError(too_many_dimensions(path, dim))
     if not any(found.values()):
         raise TuiAeError(
             f"no checkpoints in {CHECKPOINT_DIR}/: train them first with `tui-ae train --model ae` and "
@@ -63,3 +67,11 @@ def _same_file(a: Path, b: Path) -> bool:
         return os.path.samefile(a, b)
     except OSError:  # not there: eval says so, once per name
         return a == b
+
+
+def too_many_dimensions(path: Path, dim: int) -> str:
+    """Why explore and figures refuse a checkpoint that eval scores."""
+    return (
+        f"{path} has a {dim}-D latent space: explore and figures show up to {MAP_MAX_DIM} dimensions "
+        "(no map is stored above that); `tui-ae eval` scores it"
+    )

@@ -6,13 +6,21 @@ after Kingma & Welling, "Auto-Encoding Variational Bayes", 2014).
 
 Both models offer what the trainer and the explorer need, so neither branches
 on the model kind:
-    forward(x)  -> (recon, losses)   losses["loss"] is what the optimiser minimises;
-                                     losses has one scalar per name in METRICS
-    encode(x)   -> points (B, latent_dim); the VAE's posterior mean
-    decode(z)   -> images (B, 1, 28, 28) in [0, 1]
+    forward(x)      -> (recon, losses)   losses["loss"] is what the optimiser minimises;
+                                         losses has one scalar per name in METRICS
+
+and inference, without gradients, in one place (as nanoGPT's GPT.generate()): the explorer,
+`tui-ae figures`, eval and the training preview all call these.
+    encode(x)       -> codes (B, latent_dim); the VAE's posterior mean
+    decode(z)       -> images (B, 1, 28, 28) in [0, 1]
+    reconstruct(x)  -> Reconstruction: the codes, their decodings and the VAE's posterior σ
+
+x is (B, 1, 28, 28) in [0, 1]. forward() never calls them: training needs its gradients.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +30,15 @@ from tui_ae.config import ModelName
 
 LOG_VAR_RANGE = (-30.0, 20.0)  # the VAE's log-variance, clamped so that exp() can neither overflow nor vanish
 Losses = dict[str, torch.Tensor]
+
+
+@dataclass
+class Reconstruction:
+    """Images encoded and decoded again, with what the encoding was."""
+
+    codes: torch.Tensor  # (B, latent_dim): the AE's codes, the VAE's posterior means
+    images: torch.Tensor  # (B, 1, 28, 28) in [0, 1]: the codes decoded
+    sigma: torch.Tensor | None  # (B, latent_dim): the VAE's posterior standard deviations; None for the AE
 
 
 class Encoder(nn.Module):
@@ -92,14 +109,24 @@ class ConvAE(nn.Module):
         self.encoder = Encoder(latent_dim)
         self.decoder = Decoder(latent_dim)
 
+    def _images(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.decoder(z).float())  # float: under bf16 autocast, 1 - 1e-3 rounds to 1
+
+    @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)
 
+    @torch.no_grad()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.decoder(z).float())  # float: under bf16 autocast, 1 - 1e-3 rounds to 1
+        return self._images(z)
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> Reconstruction:
+        codes = self.encoder(x)
+        return Reconstruction(codes, self._images(codes), None)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, Losses]:
-        recon = self.decode(self.encode(x))
+        recon = self._images(self.encoder(x))
         mse = F.mse_loss(recon.float(), x.float())
         return recon, {"loss": mse, "mse": mse}
 
@@ -143,11 +170,18 @@ class VAE(nn.Module):
         h = F.relu(self.fc5(h))
         return self.fc6(h).view(-1, 1, 28, 28)
 
+    @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.posterior(x)[0]
 
+    @torch.no_grad()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.decoder_logits(z))
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> Reconstruction:
+        mu, log_var = self.posterior(x)
+        return Reconstruction(mu, torch.sigmoid(self.decoder_logits(mu)), torch.exp(0.5 * log_var))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, Losses]:
         mu, log_var = self.posterior(x)
@@ -160,7 +194,7 @@ class VAE(nn.Module):
         kl = -0.5 * torch.sum(1 + log_var - mu.pow(2) - log_var.exp()) / batch
         # Per-pixel MSE of the posterior mean's decoding, so AE and VAE compare on one
         # scale; in training the sample's decoding is close enough and costs nothing.
-        recon = torch.sigmoid(logits) if self.training else self.decode(mu).float()
+        recon = torch.sigmoid(logits) if self.training else torch.sigmoid(self.decoder_logits(mu)).float()
         mse = F.mse_loss(recon, x).detach()
         kl_weight = self.kl_weight if self.training else 1.0
         return recon, {"loss": recon_nats + kl_weight * kl, "recon": recon_nats, "kl": kl, "mse": mse}

@@ -1,4 +1,4 @@
-"""Nearest codes in a 2-D latent map: a bucket index, the map's typical spacing, each class's medoid.
+"""Nearest codes to a point of a latent map: a bucket index, the map's typical spacing, each class's medoid.
 
 numpy only (no torch, no Textual), so the explorer can answer "which validation codes lie
 nearest the cursor" on every key press. The index is a uniform grid of square buckets over
@@ -6,6 +6,12 @@ the points' bounding box, with a few points per bucket on average; a query looks
 query's bucket and its neighbours, growing the block until it holds k points, then at the
 block that reaches as far as the k-th of those: nothing outside it can be nearer. Its cost
 depends on the points near the query, not on how many there are in all.
+
+A map of more than two latent dimensions draws each code at its projection p on a plane;
+the rest of the code, its residual r, is orthogonal to the plane. Distances in the full
+space split into the two parts, d² = |pᵢ − p|² + |rᵢ − r|², and the plane's part alone is
+never more than the whole: so the same blocks of buckets, grown to the k-th full distance,
+hold the k nearest codes in full dimensions (nearest(..., depth=r)).
 """
 
 from __future__ import annotations
@@ -19,12 +25,15 @@ import numpy as np
 PER_BUCKET = 2.0  # points per bucket on average over the bounding box (codes cluster: most buckets hold more, or none)
 MAX_SIDE = 1024  # buckets along an axis, at most (a million buckets' offsets: 8 MB)
 CHUNK = 1024  # points per pass when finding every point's neighbour (bounds the temporary arrays)
+SAMPLE = 2000  # codes whose nearest neighbours give the spacing of a space of more than two dimensions
 
 
 class GridIndex:
     """The points of a map sorted into a uniform grid of buckets; k-nearest queries by growing blocks of them."""
 
-    def __init__(self, points: np.ndarray, per_bucket: float = PER_BUCKET) -> None:
+    def __init__(self, points: np.ndarray, per_bucket: float = PER_BUCKET, *, depths: np.ndarray | None = None) -> None:
+        """points: (N, 2) where the map draws them; depths: (N, D), each one's residual off the map's plane, for
+        distances in full dimensions (nearest(..., depth=)); None for a map that is its latent space."""
         xy = np.asarray(points, dtype=np.float64)[:, :2]
         self.size = len(xy)
         self.lo = xy.min(axis=0) if self.size else np.zeros(2)
@@ -39,6 +48,7 @@ class GridIndex:
         self.starts = np.concatenate(([0], np.cumsum(counts)))  # bucket b holds sorted points starts[b]:starts[b+1]
         self._starts = array("q", self.starts.tobytes())  # the same, for a query's scalar lookups (Python ints)
         self._lo = (float(self.lo[0]), float(self.lo[1]))
+        self.depths = None if depths is None else np.asarray(depths, dtype=np.float64)  # in the order given
 
     def buckets(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(bx, by) of points, clamped into the grid: a point outside it belongs to the nearest edge bucket."""
@@ -47,10 +57,12 @@ class GridIndex:
         by = np.clip(np.floor((y - self.lo[1]) / self.side), 0, ny - 1).astype(np.int64)
         return bx, by
 
-    def nearest(self, x: float, y: float, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    def nearest(self, x: float, y: float, k: int = 1, depth: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The k points nearest (x, y): (indices into the points as given, distances), nearest first.
 
-        Ties are broken by index. Fewer than k when there are fewer points.
+        With depth, the query's residual (D,), nearest in full dimensions: each distance is
+        sqrt(|pᵢ − p|² + |rᵢ − depth|²), the index's depths being the rᵢ. Ties are broken by
+        index. Fewer than k when there are fewer points.
         """
         k = min(k, self.size)
         if k <= 0:
@@ -68,10 +80,14 @@ class GridIndex:
             )
             found = self._block(x0, x1, y0, y1)
             whole = x0 == 0 and y0 == 0 and x1 == nx - 1 and y1 == ny - 1
-            return found, (self.x[found] - x) ** 2 + (self.y[found] - y) ** 2, whole
+            d2 = (self.x[found] - x) ** 2 + (self.y[found] - y) ** 2
+            if depth is not None:
+                d2 = d2 + ((self.depths[self.order[found]] - depth) ** 2).sum(axis=1)
+            return found, d2, whole
 
         # First a block with k points: its k-th distance bounds the answer's. Then the block of
-        # buckets that holds every point within that distance: its k nearest are the answer.
+        # buckets that holds every point within that distance on the map (a point's distance on
+        # the map is never more than its full one): its k nearest are the answer.
         radius = 1
         found, d2, whole = block(radius)
         while len(found) < k and not whole:
@@ -209,7 +225,21 @@ class Spacing:
         """The spacing of the index's points; None with fewer than two, or all in one place."""
         if index.size < 2:
             return None
-        distances = neighbour_distances(index)
+        return cls.of_distances(neighbour_distances(index))
+
+    @classmethod
+    def of_codes(cls, codes: np.ndarray, sample: int = SAMPLE) -> Spacing | None:
+        """The spacing of (N, D) codes in their full dimensions: exactly in 2 (the grid index), else on a sample."""
+        codes = np.asarray(codes)
+        if len(codes) < 2:
+            return None
+        if codes.shape[1] == 2:
+            return cls.of(GridIndex(codes))
+        return cls.of_distances(sampled_neighbour_distances(codes, sample))
+
+    @classmethod
+    def of_distances(cls, distances: np.ndarray) -> Spacing | None:
+        """From codes' distances to their nearest neighbours; None where more than half are 0."""
         median, far = np.percentile(distances, [50, 99])
         if median <= 0:
             return None  # more than half the codes repeated: no scale to measure in
@@ -222,20 +252,42 @@ class Spacing:
         return distance > self.far
 
 
+def sampled_neighbour_distances(codes: np.ndarray, sample: int = SAMPLE, chunk: int = 256) -> np.ndarray:
+    """The full-dimension distance from each of `sample` codes, evenly spread over (N, D) codes (all of them if
+    fewer), to its nearest other code: by brute force, chunk rows at a time (|a|² − 2a·b + |b|², codes centred)."""
+    centred = np.asarray(codes, dtype=np.float64)
+    centred = centred - centred.mean(axis=0)  # smaller norms: less cancellation in the expanded form
+    norms = np.einsum("ij,ij->i", centred, centred)
+    rows = np.unique(np.linspace(0, len(centred) - 1, min(sample, len(centred))).round().astype(np.int64))
+    nearest = np.empty(len(rows))
+    for start in range(0, len(rows), chunk):
+        mine = rows[start : start + chunk]
+        d2 = centred[mine] @ centred.T  # (chunk, N)
+        d2 *= -2
+        d2 += norms
+        d2 += norms[mine, None]
+        d2[np.arange(len(mine)), mine] = np.inf  # not itself
+        nearest[start : start + chunk] = d2.min(axis=1)
+    return np.sqrt(np.maximum(nearest, 0.0))
+
+
 def class_medoids(points: np.ndarray, labels: np.ndarray, chunk: int = 32) -> dict[int, int]:
     """For each label, the index of its medoid: the point with the least summed distance to the others of its label.
 
-    Ties go to the smaller index. Rows are summed a chunk at a time, so a class of
-    6,000 points needs a few MB, not its whole distance matrix.
+    points (N, D), in as many dimensions as given (a map's codes in full). Ties go to the smaller
+    index. Rows are summed a chunk at a time, and the squares an axis at a time, so a class of
+    6,000 points needs a few MB, not its whole distance matrix, whatever the dimensions.
     """
-    xy = np.asarray(points, dtype=np.float64)[:, :2]
+    points = np.asarray(points, dtype=np.float64)
     medoids = {}
     for label in np.unique(labels):
-        members = np.flatnonzero(labels == label)
-        mx, my = xy[members, 0], xy[members, 1]
+        members = points[labels == label]  # (M, D)
         sums = np.empty(len(members))
         for start in range(0, len(members), chunk):
-            rows = slice(start, start + chunk)
-            sums[rows] = np.sqrt((mx[rows, None] - mx[None, :]) ** 2 + (my[rows, None] - my[None, :]) ** 2).sum(axis=1)
-        medoids[int(label)] = int(members[np.argmin(sums)])
+            rows = members[start : start + chunk]
+            d2 = np.zeros((len(rows), len(members)))
+            for axis in range(points.shape[1]):
+                d2 += (rows[:, axis, None] - members[None, :, axis]) ** 2
+            sums[start : start + chunk] = np.sqrt(d2).sum(axis=1)
+        medoids[int(label)] = int(np.flatnonzero(labels == label)[np.argmin(sums)])
     return medoids

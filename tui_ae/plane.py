@@ -84,11 +84,46 @@ class Plane:
         codes = self.mean + np.asarray(xy, dtype=np.float64) @ self.axes.T
         return codes if depth is None else codes + depth
 
+    def directions(self, xy: np.ndarray) -> np.ndarray:
+        """(N, 2) -> (N, D): xy along the plane's two directions from the origin, every other direction at 0.
+
+        The VAE's grid of N(0, 1)'s quantiles: its prior's mean is 0, not the codes' mean.
+        """
+        return np.asarray(xy, dtype=np.float64) @ self.axes.T
+
     def axis_labels(self) -> tuple[str, str]:
         """What the map's axes are: z₁ and z₂, or the principal components with their shares of the variance."""
         if self.shares is None:
             return "z₁", "z₂"
         return f"PC1 ({self.shares[0]:.0%} of variance)", f"PC2 ({self.shares[1]:.0%})"
+
+    def covariance(self, sigma: np.ndarray) -> np.ndarray:
+        """(2, 2) Vᵀ diag(σ²) V: the covariance on the plane of a posterior N(μ, diag(σ²)), σ (D,)."""
+        sigma = np.asarray(sigma, dtype=np.float64)
+        return (self.axes * (sigma**2)[:, None]).T @ self.axes
+
+    def sigma_along_axes(self, sigma: np.ndarray) -> tuple[float, float]:
+        """A posterior's standard deviation along each of the map's axes (a 2-D model's σ itself)."""
+        if self.shares is None:
+            return float(sigma[0]), float(sigma[1])
+        variances = np.diag(self.covariance(sigma))
+        return float(np.sqrt(variances[0])), float(np.sqrt(variances[1]))
+
+    def ellipse(self, sigma: np.ndarray) -> tuple[tuple[float, float], float]:
+        """The posterior's 1σ ellipse on the map: (its two semi-axes, the first's angle from the map's x axis).
+
+        The eigenvectors of Vᵀ diag(σ²) V, a rotated ellipse; axis-aligned, with the σ along the
+        axes as its radii, where that matrix is diagonal (a 2-D model's map always: σ itself).
+        """
+        if self.shares is None:
+            return (float(sigma[0]), float(sigma[1])), 0.0
+        covariance = self.covariance(sigma)
+        if covariance[0, 1] == 0:
+            return self.sigma_along_axes(sigma), 0.0
+        values, vectors = np.linalg.eigh(covariance)  # ascending
+        major = vectors[:, 1]
+        radii = (float(np.sqrt(values[1])), float(np.sqrt(max(values[0], 0.0))))
+        return radii, float(np.arctan2(major[1], major[0]))
 
 
 class LocalDepth:
@@ -119,3 +154,12 @@ class LocalDepth:
         """(N, 2) plane points -> (N, D) their local depths."""
         xy = np.asarray(xy, dtype=np.float64)
         return np.stack([self.at(x, y) for x, y in xy]) if len(xy) else np.zeros((0, self.residuals.shape[1]))
+
+
+def codes_at(plane: Plane, depth: LocalDepth | None, xy: np.ndarray) -> np.ndarray:
+    """(N, 2) map points -> (N, D) the codes the map decodes there: the plane plus the local depth.
+
+    The one rule for the cursor, grid mode and the figures' latent grids. Without a depth (the
+    map's codes not indexed yet), the plane alone.
+    """
+    return plane.code(xy, depth.many(xy) if depth is not None and not depth.flat else None)

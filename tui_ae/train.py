@@ -13,9 +13,10 @@ import contextlib
 import gc
 import math
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -79,11 +80,18 @@ class EpochDone:
     warning: str | None = None  # what this epoch's figures suggest is wrong (a collapsed posterior), once a run
 
 
-def encode_all(model, loader: data.DeviceLoader) -> checkpoint.LatentCodes:
-    """Every image of the loader encoded, its first two axes, for the explorer's maps."""
+def encode_all(model, loader: data.DeviceLoader) -> Callable[[], checkpoint.LatentCodes] | None:
+    """Every image of the loader encoded, for the explorer's and the figures' maps; None above MAP_MAX_DIM dimensions.
+
+    The codes come to the CPU now; their map (above 2 dimensions, the principal plane and the
+    projections on it, and the spacing) is made by the function returned, which the checkpoint
+    writer calls in its thread, while the next epoch trains.
+    """
+    if model.latent_dim > checkpoint.MAP_MAX_DIM:
+        return None  # no map shows it (explore and figures refuse): eval needs none
     model.eval()
-    points = codes(model, loader)[:, :2]  # (N, 2)
-    return checkpoint.LatentCodes(points.cpu().numpy(), loader.labels.to(torch.uint8).cpu().numpy())
+    full = codes(model, loader).cpu().numpy()  # (N, latent_dim); a device sync
+    return partial(checkpoint.LatentCodes.of, full, loader.labels.to(torch.uint8).cpu().numpy())
 
 
 def _check_finite(metrics: Metrics, epoch: int, path: Path, last_saved: int) -> None:
@@ -285,8 +293,7 @@ class _Previewer:
         """The reconstructions (the VAE's of its posterior mean), queued on the device and not waited for."""
         was_training = self.model.training
         self.model.eval()
-        with torch.no_grad():
-            reconstructions = self.model.decode(self.model.encode(self.x))[:, 0].float()
+        reconstructions = self.model.reconstruct(self.x).images[:, 0].float()
         self.model.train(was_training)
         return reconstructions
 

@@ -1,4 +1,4 @@
-"""`tui-ae explore`: walk the AE's and the VAE's 2-D latent spaces and compare their digits.
+"""`tui-ae explore`: walk the AE's and the VAE's latent spaces and compare their digits.
 
 The app lays the screen out and hands each mode to its owner: explore_view.py (the
 cursors and the decoded digits), compare_view.py (test images and reconstructions),
@@ -45,6 +45,8 @@ from tui_ae.tui.marker_view import MarkerView
 from tui_ae.tui.messages import (
     ActiveChanged,
     CursorMoved,
+    FactsBuilt,
+    MapEncoded,
     MarkerMoved,
     MarkMoved,
     ModelFailed,
@@ -68,8 +70,14 @@ def map_panel(slot: Slot, mode: ColorMode, watching: bool = False) -> Widget:
 
 
 def map_subtitle(slot: Slot) -> str:
+    """Under a map: how many points it draws, or on a principal plane, what its axes are."""
     if not slot.usable:
         return (slot.error or "").split("\n")[0]
+    if slot.needs_encoding:
+        return slot.load_error or "encoding the validation images for its map…"
+    if slot.plane.shares is not None:
+        x, y = slot.plane.axis_labels()
+        return f"x {x} · y {y}"
     n = len(slot.points)
     return f"{n:,} validation points" if n else "no points stored in this checkpoint"
 
@@ -209,7 +217,7 @@ class ExplorerApp(App):
 
     # -- models ------------------------------------------------------------------------------
     def _start_loading_models(self) -> None:
-        work = partial(load_models, list(self.slots.values()), self.model_loader, self.post_message)
+        work = partial(load_models, list(self.slots.values()), self.model_loader, self.post_message, self.data_dir)
         self.run_worker(work, thread=True, group="models", exclusive=True)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -230,7 +238,27 @@ class ExplorerApp(App):
             self.notify(f"Kept the {message.kind.upper()} as it was: {message.error}", severity="warning")
             return
         slot.load_error = message.error
+        if message.kind in self.maps:
+            self.maps[message.kind].border_subtitle = map_subtitle(slot)
         self._model_changed(message.kind)
+
+    def on_map_encoded(self, message: MapEncoded) -> None:
+        """An old checkpoint's map, made from its validation images: shown as a reloaded one is (--watch)."""
+        slot = self.slots[message.kind]
+        slot.set_map(message.codes)
+        slot.move_to((slot.bounds[0] + slot.bounds[1]) / 2, (slot.bounds[2] + slot.bounds[3]) / 2)
+        self._show_new_map(message.kind)
+
+    def on_facts_built(self, message: FactsBuilt) -> None:
+        """A map's codes indexed: its cursor's readout and decoding, and its grid, by the local depth from now on."""
+        slot = self.slots[message.kind]
+        if message.facts.points is not slot.points:
+            return  # a map replaced since (--watch)
+        slot.facts = message.facts
+        self.explorer.show_cursor(message.kind)
+        for screen in self.screen_stack:
+            if isinstance(screen, GridScreen) and slot.plane.shares is not None:
+                screen.models_changed()  # a 2-D map decodes its grid the same way with or without them
 
     def _model_changed(self, kind: str) -> None:
         self.explorer.show_cursor(kind)
@@ -244,15 +272,19 @@ class ExplorerApp(App):
     def _poll_checkpoints(self) -> None:
         for kind in self.checkpoint_watch.poll():
             slot = self.slots[kind]
-            latent_map = self.maps[kind]
-            latent_map.show_map(slot.points, slot.labels, slot.bounds)
-            latent_map.border_subtitle = map_subtitle(slot)
-            self.explorer.reloaded(kind)
+            self._show_new_map(kind)
             if self.model_loader is not None:
                 from tui_ae.tui.watch import reload_model
 
                 work = partial(reload_model, slot, self.model_loader, self.post_message)
                 self.run_worker(work, thread=True, group=f"reload-{kind}", exclusive=True)
+
+    def _show_new_map(self, kind: str) -> None:
+        """The slot has another map (a reload, or an old checkpoint's made anew): drawn, measured, its cursor shown."""
+        slot, latent_map = self.slots[kind], self.maps[kind]
+        latent_map.show_map(slot.points, slot.labels, slot.bounds)
+        latent_map.border_subtitle = map_subtitle(slot)
+        self.explorer.reloaded(kind)
 
     def on_unmount(self) -> None:
         self.quiet_gc.unfreeze()

@@ -5,11 +5,14 @@ one is shown, and its keys, live while it has the focus. A model reconstructs on
 images of the data set it was trained on: the test images are those of the active
 model's data set, and a model trained on another one says so in its panel.
 
-The VAE encodes an image as a distribution, N(mu, diag(σ²)): its 1σ and 2σ outlines are
-drawn around the ◆ on the VAE's map, and σ is given in the side panel. The maps are the
-app's: this view posts where each ◆ and outline goes (messages.py), and the app draws
-them. `a` marks the shown image as A, `b` the shown one as B, and asks the app for the
-interpolation view.
+The ◆ is the image's code as its map shows it: on a principal plane, the projection of the
+full code (the reconstruction decodes the full code). The VAE encodes an image as a
+distribution, N(mu, diag(σ²)): its 1σ and 2σ outlines are drawn around the ◆ on the VAE's
+map (on a plane, the posterior projected on it: a turned ellipse), and σ along the map's
+axes is given in the side panel, with how many of the latent dimensions are active. The
+maps are the app's: this view posts where each ◆ and outline goes (messages.py), and the
+app draws them. `a` marks the shown image as A, `b` the shown one as B, and asks the app
+for the interpolation view.
 """
 
 from __future__ import annotations
@@ -42,15 +45,34 @@ SIGMAS = (("2σ", 2, "·", "dim"), ("1σ", 1, "•", "bright"))  # overlay, σ's
 NOTE, LABEL, LEGEND, SPACING = 1, 2, 3, 4  # the side panel's dispensable lines: the highest go first
 
 
-Posterior = tuple[tuple[float, float], np.ndarray]  # a test image's code (its posterior mean) and σ, both 2-D
+Posterior = tuple[tuple[float, float], np.ndarray]  # a test image's code on the map (its posterior mean), σ (D,)
 
 
-def outlines(point: tuple[float, float], sigma: np.ndarray) -> dict[str, Overlay]:
-    """The outlines of σ's multiples around a code, by name, as the VAE's map draws them."""
+def outlines(point: tuple[float, float], radii: tuple[float, float], angle: float = 0.0) -> dict[str, Overlay]:
+    """The outlines of a 1σ ellipse's multiples (plane.ellipse) around a code, by name, as the VAE's map draws them."""
     return {
-        name: Overlay(Ellipse(point, (k * float(sigma[0]), k * float(sigma[1]))), glyph, look)
+        name: Overlay(Ellipse(point, (k * radii[0], k * radii[1]), angle), glyph, look)
         for name, k, glyph, look in SIGMAS
     }
+
+
+def posterior_outlines(slot: Slot, point: tuple[float, float], sigma: np.ndarray) -> dict[str, Overlay]:
+    """The outlines of the posterior N(code, diag(σ²)) projected on the slot's map."""
+    return outlines(point, *slot.plane.ellipse(sigma))
+
+
+def sigma_lines(slot: Slot, sigma: np.ndarray) -> list[Line]:
+    """σ along the map's axes; on a plane, also how many latent dimensions are active (evaluation.active_units)."""
+    along = slot.plane.sigma_along_axes(sigma)
+    lines = [Line(Text(f"σ ({along[0]:.3f}, {along[1]:.3f})"))]
+    if slot.plane.shares is None:
+        return lines
+    import torch  # the model is in: torch is loaded
+
+    from tui_ae.evaluation import active_units
+
+    active = active_units(torch.from_numpy(np.asarray(slot.codes)))
+    return lines + [Line(Text("along PC1, PC2"), LEGEND), Line(Text(f"{active} of {slot.latent_dim} dims active"))]
 
 
 def dataset_of(slot: Slot) -> str:
@@ -240,7 +262,7 @@ class CompareView(Horizontal):
         if posteriors:  # only the VAE has one (the last, where test doubles give both models one)
             kind, (point, sigma) = list(posteriors.items())[-1]
             lines.append(Line(Text(f"• 1σ · 2σ {kind.upper()}"), LEGEND))
-            lines.append(Line(Text(f"σ ({sigma[0]:.3f}, {sigma[1]:.3f})")))
+            lines += sigma_lines(self.slots[kind], sigma)
             if self._outlines_hidden(kind, point, sigma):
                 lines.append(Line(Text("2σ inside ◆'s cell", style="dim"), NOTE))
         if self.a is not None and self.a[0] == self.dataset:
@@ -254,7 +276,7 @@ class CompareView(Horizontal):
         cell = cell_at(point, bounds, grid)
         if cell is None:  # the map is not laid out yet
             return False
-        outline = outlines(point, sigma)["2σ"].shape.cells(bounds, *grid)
+        outline = posterior_outlines(self.slots[kind], point, sigma)["2σ"].shape.cells(bounds, *grid)
         return bool(outline) and set(outline) <= {cell}
 
     def _show_reconstruction(self, kind: str, image: np.ndarray) -> Posterior | None:
@@ -272,17 +294,17 @@ class CompareView(Horizontal):
             )
             self._mark(kind, None)
         else:
-            z, recon, mse, sigma = slot.reconstruct(image)
-            point = (float(z[0]), float(z[1]))
+            code, recon, mse, sigma = slot.reconstruct(image)
+            x, y = slot.plane.project(code[None])[0].tolist()  # a 2-D model's code itself
             mse_forms = (f"{name} · MSE {mse:.4f}", f"{name} MSE {mse:.4f}", f"{name} {mse:.4f}")
-            self._show(kind, mse_forms, recon, subtitle=mark_forms(*point))
-            self._mark(kind, point, sigma)
-            return (point, sigma) if sigma is not None else None
+            self._show(kind, mse_forms, recon, subtitle=mark_forms(x, y))
+            self._mark(kind, (x, y), sigma)
+            return ((x, y), sigma) if sigma is not None else None
         return None
 
     def _mark(self, kind: str, point: tuple[float, float] | None, sigma: np.ndarray | None = None) -> None:
         """◆ at point on the model's map, and around it the outlines of σ's multiples where sigma is given."""
-        shown = outlines(point, sigma) if point is not None and sigma is not None else {}
+        shown = posterior_outlines(self.slots[kind], point, sigma) if point is not None and sigma is not None else {}
         self.app.post_message(OverlaysChanged(kind, {name: shown.get(name) for name, *_ in SIGMAS}))
         self.app.post_message(MarkMoved(kind, point))
 

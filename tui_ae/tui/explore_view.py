@@ -2,14 +2,16 @@
 
 The mode's owner: the cursors (kept in the slots), which model is active, whether the two
 are linked, and the keys that move them, live while it has the focus. It draws the decoded
-digits in its own panels, and beside each the readout of how far the cursor is from the
-model's codes (every move) and the three validation images nearest it (once the keys rest).
+digits in its own panels, and beside each the readout of how far the cursor's code is from
+the model's codes, in all their dimensions (every move), and the three validation images
+nearest it (once the keys rest). On a map of a principal plane the cursor decodes the plane
+plus the local depth (plane.py), and the readout says so.
 The maps are the app's: this view posts where each cursor is and which model is active
 (messages.py), and the app draws the crosshairs and the titles; the app hands down each
 map's size in cells (`grids`), which a move by cells needs. Decoding one point takes well
-under a millisecond on a CPU, so moves decode on the UI thread; the index, spacing and
-medoids of each map (nearest.py) and the validation images are built in thread workers
-after the first frame.
+under a millisecond on a CPU, so moves decode on the UI thread; the index, spacing, medoids
+and local depth of each map (nearest.py) and the validation images are built in thread
+workers after the first frame (the app hands the facts to the slots as they come).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from tui_ae.tui.nearest import (
     ImagesLoader,
     MapFacts,
     ValidationImages,
+    decoding_readout,
     near,
     prior_readout,
     readout,
@@ -102,7 +105,6 @@ class ExploreView(Horizontal):
         self.slots = slots
         self.grids: dict[str, Grid] = {}  # by kind: its map's (width, height) in cells as laid out; the app's to set
         self.mode, self.glyph, self.data_dir, self.images_loader = mode, glyph, data_dir, images_loader
-        self.facts: dict[str, MapFacts] = {}  # by kind, once built for the slot's points
         self.images: dict[str, ValidationImages] = {}  # by kind, once read
         self._restless: set[str] = set()  # kinds whose cursor moved since the thumbnails last followed
         self._rest_timer: Timer | None = None  # one at a time: a key only notes when it came (_rested)
@@ -165,7 +167,7 @@ class ExploreView(Horizontal):
         kinds = [self.active] + ([self._other(self.active)] if self.linked else [])
         missing = []
         for kind in kinds:
-            slot, facts = self.slots[kind], self.facts.get(kind)
+            slot, facts = self.slots[kind], self._facts(kind)
             if not slot.usable:
                 continue
             if facts is None or digit not in facts.medoids:
@@ -241,19 +243,23 @@ class ExploreView(Horizontal):
             return
         self.app.post_message(CursorMoved(kind, slot.x, slot.y))
         facts = self._facts(kind)
+        depth = slot.depth_at(slot.x, slot.y)  # off the plane: the same for the decoding and the distances
+        code = slot.plane.code(np.array([[slot.x, slot.y]]), depth)  # (1, D)
         if facts is not None and facts.index.size:
-            where = near(facts, slot.x, slot.y)
+            where = near(facts, slot.x, slot.y, depth=depth)
             nearest: tuple[int, float] | None = (int(slot.labels[where.indices[0]]), float(where.distances[0]))
             lines = [readout(where)]
             off = where.off_the_data
         else:
             nearest, lines, off = slot.nearest(), [("measuring the map…" if len(slot.points) else "",)], False
         if kind == "vae":
-            lines.append((prior_readout(slot, slot.x, slot.y),))
+            lines.append((prior_readout(code[0]),))
+        if rule := decoding_readout(slot):
+            lines.append(rule)
         self.info[kind].show_readout(tuple(lines), off)
         view.set_titles(coordinates(name, slot.x, slot.y), (f"nearest: {nearest[0]}" if nearest else "",))
         if slot.model is not None:
-            view.show_image(slot.decode(np.array([[slot.x, slot.y]]))[0])
+            view.show_image(slot.decode_codes(code)[0])
         else:
             view.show_message(slot.why_no_model)
         self._restless.add(kind)
@@ -279,14 +285,14 @@ class ExploreView(Horizontal):
     def _show_neighbours(self, kind: str) -> None:
         slot, info = self.slots[kind], self.info[kind]
         facts, images = self._facts(kind), self.images.get(kind)
-        if not slot.usable:
+        if not slot.usable or slot.needs_encoding:  # no map yet: its panel says why
             return
         if images is not None and images.tiles is None:
             info.show_note(images.why_not)
         elif facts is None or images is None:
             info.show_note("finding the nearest validation images…")
         elif facts.index.size:
-            where = near(facts, slot.x, slot.y, NEIGHBOURS)
+            where = near(facts, slot.x, slot.y, NEIGHBOURS, slot.depth_at(slot.x, slot.y))
             shown = []
             for i, code in enumerate(where.indices.tolist()):
                 units = where.units(i)
@@ -295,23 +301,27 @@ class ExploreView(Horizontal):
             info.show_neighbours(tuple(shown))
 
     def _facts(self, kind: str) -> MapFacts | None:
-        """The facts of the slot's map as it is now (none yet, or only a replaced map's)."""
-        facts = self.facts.get(kind)
-        return facts if facts is not None and facts.points is self.slots[kind].points else None
+        """The facts of the slot's map as it is now (none yet: a replaced map's are dropped with it)."""
+        return self.slots[kind].facts
 
     # -- the maps' facts and images, from thread workers -------------------------------------
     def learn_maps(self, kinds: tuple[str, ...] | None = None, images: bool = True) -> None:
         """Index each map and read its validation images (again, for the kinds given after a reload)."""
-        chosen = [self.slots[kind] for kind in (kinds or self.slots) if self.slots[kind].usable]
-        if chosen and self.images_loader is not None:
-            self._build_facts([(slot.kind, slot.points, slot.labels) for slot in chosen])
+        chosen = [
+            slot for kind in (kinds or self.slots) if (slot := self.slots[kind]).usable and not slot.needs_encoding
+        ]
+        if chosen and self.images_loader is not None:  # what each map is now: a reload may replace it meanwhile
+            self._build_facts(
+                [(slot.kind, (slot.points, slot.labels, slot.codes, slot.plane, slot.spacing)) for slot in chosen]
+            )
         if chosen and images and self.images_loader is not None:
             self._read_images(chosen)
 
     @work(thread=True, group="map-facts")
-    def _build_facts(self, maps: list[tuple[str, np.ndarray, np.ndarray]]) -> None:
-        for kind, points, labels in maps:
-            self.post_message(FactsBuilt(kind, MapFacts.of(points, labels)))
+    def _build_facts(self, maps: list[tuple[str, tuple]]) -> None:
+        """Each map's facts, handed to the app (the slots are its: it gives each its facts, if still its map's)."""
+        for kind, stored in maps:
+            self.app.post_message(FactsBuilt(kind, MapFacts.of(*stored)))
         release_free_memory()  # the passes' temporary arrays
 
     @work(thread=True, group="validation-images")
@@ -324,11 +334,6 @@ class ExploreView(Horizontal):
                 read[key] = self.images_loader(slot, self.data_dir)
             self.post_message(ImagesRead(slot.kind, slot.points, read[key]))
         release_free_memory()  # the file's chunks
-
-    def on_facts_built(self, message: FactsBuilt) -> None:
-        if message.facts.points is self.slots[message.kind].points:
-            self.facts[message.kind] = message.facts
-            self.show_cursor(message.kind)
 
     def on_images_read(self, message: ImagesRead) -> None:
         if message.points is self.slots[message.kind].points:

@@ -1,9 +1,12 @@
 """Grid mode: each model's decodings over a regular grid of its latent space, side by side or one alone.
 
+The grid lies over the map's bounds, each point decoded by the cursor's rule (on a principal
+plane, the plane plus the local depth: slot.code_at); the VAE's grid of N(0, 1)'s quantiles
+lies along the map's two directions, every other direction at 0, its prior's mean.
 The grids are decoded in a thread worker per model; a stale answer (the terminal
 was resized, the grid's size changed, or the VAE's grid switched space meanwhile)
 is dropped on arrival. By default each grid is the square one with the most digits that
-fit at 14x14 pixels or larger; + and - step through square grids from 2x2 to 12x12, their
+fit at 12x12 pixels or larger; + and - step through square grids from 2x2 to 12x12, their
 digits as large as fit (grid_view.py).
 """
 
@@ -122,8 +125,11 @@ class GridScreen(Screen):
 
     def _decode(self, slot: Slot, key: tuple) -> None:
         kind, space, cols, rows, pixels = key
-        points = quantile_points(cols, rows) if space == "quantiles" else grid_points(cols, rows, slot.bounds)
-        images = slot.decode(points)  # (rows * cols, 28, 28)
+        if space == "quantiles":
+            codes = slot.plane.directions(quantile_points(cols, rows))
+        else:
+            codes = slot.code_at(grid_points(cols, rows, slot.bounds))
+        images = slot.decode_codes(codes)  # (rows * cols, 28, 28)
         if not get_current_worker().is_cancelled:
             self.post_message(GridDecoded(key, mosaic(images, cols, rows, pixels)))
 

@@ -25,7 +25,7 @@ from textual.widget import Widget
 from tui_ae.render import ColorMode, Glyph, digit_lines, label_style
 from tui_ae.tui.formatting import first_fitting
 
-READOUT_ROWS = 2  # the distance, and for the VAE its prior's log-density
+READOUT_ROWS = 2  # at least: the distance, and for the VAE its prior's log-density (a plane's map adds a line)
 GAP = 2  # columns between thumbnails in a row
 
 
@@ -107,7 +107,7 @@ class InfoPanel(Widget):
 
     def show_readout(self, lines: tuple[tuple[str, ...], ...], off_the_data: bool = False) -> None:
         """The readout's lines, each in forms from longest to shortest: drawn in the longest that fits."""
-        lines = (tuple(lines) + (("",),) * READOUT_ROWS)[:READOUT_ROWS]
+        lines = (tuple(lines) + (("",),) * READOUT_ROWS)[: max(READOUT_ROWS, len(lines))]
         if (lines, off_the_data) != (self.readout, self.off_the_data):
             self.readout, self.off_the_data = lines, off_the_data
             self._update("readout")
@@ -178,7 +178,7 @@ class InfoPanel(Widget):
         if width <= 0 or height <= 0:
             self._strips = []
             return
-        top = READOUT_ROWS + 1
+        top = len(self.readout) + 1
         lines: list[Strip] = []
         rows: dict[str, range] = {}
 

@@ -2,7 +2,8 @@
 
 The mode's owner, opened from compare mode (`a` marks a test image as A, `b` another as B).
 Each model encodes A and B, images of the data set it was trained on (a model trained on
-another one says so in its strip), and its map shows the path from A's code to B's. Under
+another one says so in its strip), and its map shows the path from A's code to B's: a
+straight line in the full latent space, drawn as its projection on a plane's map. Under
 the maps, a strip per model holds A's original, the decodings of evenly spaced points of
 the path (as many as fit the width) and B's original. ←/→ move a marker from point to
 point: ◆ on the maps, bars over and under its tile in the strips, its decodings large
@@ -45,7 +46,7 @@ class Ends:
 
 
 def path_points(start: np.ndarray, end: np.ndarray, steps: int) -> np.ndarray:
-    """(steps, 2) evenly spaced points from start to end, both included."""
+    """(steps, D) evenly spaced points from start to end, both included."""
     t = np.linspace(0.0, 1.0, steps)[:, None]
     return start + t * (end - start)
 
@@ -65,7 +66,8 @@ class InterpolationView(Vertical):
         self.slots, self.mode, self.glyph = slots, mode, glyph
         self.ends: Ends | None = None
         self.at = 0.0  # the marker, as a fraction of the way from A to B: kept when a resize changes the steps
-        self.paths: dict[str, np.ndarray] = {}  # by model: (steps, 2) points of its path, A's code first
+        self.paths: dict[str, np.ndarray] = {}  # by model: (steps, D) codes of its path, A's code first
+        self.drawn: dict[str, np.ndarray] = {}  # by model: (steps, 2) the path's points on its map
         self.decodings: dict[str, np.ndarray] = {}  # by model: (steps, 28, 28)
         self.tile = 0  # a strip's tile width in columns, as last drawn
 
@@ -91,7 +93,7 @@ class InterpolationView(Vertical):
     # -- the mode ----------------------------------------------------------------------------
     def start(self, ends: Ends) -> None:
         self.ends, self.at = ends, 0.0
-        self.paths, self.decodings = {}, {}
+        self.paths, self.drawn, self.decodings = {}, {}, {}
         la, lb = ends.labels
         self.border_title = f"{la} → {lb}"
         self.border_subtitle = f"test images {ends.indices[0] + 1:,} → {ends.indices[1] + 1:,}"
@@ -99,13 +101,13 @@ class InterpolationView(Vertical):
 
     def stop(self) -> None:
         self.ends = None
-        self.paths, self.decodings = {}, {}
+        self.paths, self.drawn, self.decodings = {}, {}, {}
         for kind in self.slots:
             self._clear_path(kind)
 
     def models_changed(self) -> None:
         if self.ends is not None:
-            self.paths, self.decodings = {}, {}
+            self.paths, self.drawn, self.decodings = {}, {}, {}
             self.redraw()
 
     def on_resize(self) -> None:
@@ -134,14 +136,16 @@ class InterpolationView(Vertical):
             why_not = self._why_not(slot)
             if why_not:  # said in its strip
                 self.paths.pop(kind, None)
+                self.drawn.pop(kind, None)
                 self.strip(kind).show_message(why_not)
                 self._clear_path(kind)
                 continue
             if len(self.paths.get(kind, ())) != steps:
-                codes = slot.encode(self.ends.images)  # (2, 2): A's and B's
+                codes = slot.encode(self.ends.images)  # (2, D): A's and B's
                 self.paths[kind] = path_points(codes[0], codes[1], steps)
-                self.decodings[kind] = slot.decode(self.paths[kind])  # (steps, 28, 28): one batch
-                self._draw_path(kind, codes, self.paths[kind][marker])
+                self.drawn[kind] = slot.plane.project(self.paths[kind])  # a 2-D model's path itself
+                self.decodings[kind] = slot.decode_codes(self.paths[kind])  # (steps, 28, 28): one batch
+                self._draw_path(kind, slot.plane.project(codes), self.drawn[kind][marker])
             self.strip(kind).show_strip(self.ends.images, self.decodings[kind], self.tile, marker)
         self._show_marker()
 
@@ -155,9 +159,9 @@ class InterpolationView(Vertical):
             return f"the {name} was trained on {there}, not {here}: no path between {here} images"
         return None
 
-    def _draw_path(self, kind: str, codes: np.ndarray, marker: np.ndarray) -> None:
-        """The path from A's code to B's on the model's map, the marker on it, A and B at its ends."""
-        (ax, ay), (bx, by) = codes.tolist()
+    def _draw_path(self, kind: str, ends: np.ndarray, marker: np.ndarray) -> None:
+        """The path from A's code to B's on the model's map (ends: (2, 2) where they lie on it), the marker, A and B."""
+        (ax, ay), (bx, by) = ends.tolist()
         overlays = {
             "path": Overlay(Line((ax, ay), (bx, by)), "·"),
             "marker": marker_overlay(marker),
@@ -174,7 +178,7 @@ class InterpolationView(Vertical):
     def _show_marker(self) -> None:
         """The marker at its step: ◆ on each map, its tile barred in each strip, its decodings large."""
         i = self.marker
-        for kind, points in self.paths.items():
+        for kind, points in self.drawn.items():
             self.app.post_message(OverlaysChanged(kind, {"marker": marker_overlay(points[i])}))
             self.strip(kind).move_marker(i)
             x, y = points[i].tolist()

@@ -2,7 +2,10 @@
 
 The first frame draws from the checkpoints alone (numpy); `load_models` then runs in a
 thread worker, where importing torch (most of two seconds, holding the GIL) and reading the
-weights do not hold up the screen. It only posts messages back.
+weights do not hold up the screen. It only posts messages back. An old checkpoint of more
+than 2 dimensions, which stores only its first two axes, gets its map there too, made from
+its validation images before its model is handed over (or, where they cannot be found, the
+model is refused with the reason).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 from textual.message import Message
 
 from tui_ae.errors import TuiAeError
-from tui_ae.tui.messages import ModelFailed, ModelLoaded
+from tui_ae.tui.messages import MapEncoded, ModelFailed, ModelLoaded
 from tui_ae.tui.quiet_gc import release_free_memory
 from tui_ae.tui.slot import Slot
 
@@ -29,12 +32,33 @@ def checkpoint_model(path: Path, kind: str) -> Any:
     return model
 
 
-def load_models(slots: Iterable[Slot], loader: ModelLoader, post: Callable[[Message], Any]) -> None:
-    """Load each usable slot's model (in a thread worker) and post ModelLoaded or ModelFailed for it."""
+def load_models(
+    slots: Iterable[Slot], loader: ModelLoader, post: Callable[[Message], Any], data_dir: Path | None = None
+) -> None:
+    """Load each usable slot's model (in a thread worker) and post ModelLoaded or ModelFailed for it.
+
+    Before an old checkpoint's model, MapEncoded with its map (from the validation images of
+    --data-dir, else where its training found them).
+    """
     for slot in slots:
-        if slot.usable:
-            post(load_model(slot, loader))
+        if not slot.usable:
+            continue
+        loaded = load_model(slot, loader)
+        if slot.needs_encoding and isinstance(loaded, ModelLoaded):
+            loaded = encode_map(slot, loaded, data_dir, post)
+        post(loaded)
     release_free_memory()  # what reading the checkpoints left in this thread's heap
+
+
+def encode_map(slot: Slot, loaded: ModelLoaded, data_dir: Path | None, post: Callable[[Message], Any]) -> Message:
+    """Post the map of an old checkpoint's model; the model to hand over, or why there is none."""
+    from tui_ae.evaluation import validation_map  # imports torch: loaded already
+
+    try:
+        post(MapEncoded(slot.kind, validation_map(loaded.model, slot.path, slot.header, data_dir)))
+    except TuiAeError as e:
+        return ModelFailed(slot.kind, str(e))
+    return loaded
 
 
 def load_model(slot: Slot, loader: ModelLoader) -> ModelLoaded | ModelFailed:
@@ -43,8 +67,7 @@ def load_model(slot: Slot, loader: ModelLoader) -> ModelLoaded | ModelFailed:
 
     try:
         model = loader(slot.path, slot.kind)
-        with torch.inference_mode():
-            model.decode(torch.zeros(1, slot.latent_dim))  # the first call pays for setup; not a key press
+        model.decode(torch.zeros(1, slot.latent_dim))  # the first call pays for setup; not a key press
     except TuiAeError as e:
         return ModelFailed(slot.kind, str(e))
     return ModelLoaded(slot.kind, model)

@@ -86,17 +86,29 @@ class Line:
 
 @dataclass(frozen=True)
 class Ellipse:
-    """The outline of an axis-aligned ellipse: centre and the two radii, in latent units."""
+    """The outline of an ellipse: its centre, its two semi-axes and the first one's angle, in latent units and radians.
+
+    Its points are centre + a·cos t + b·sin t, with a = r₁(cos θ, sin θ) and b = r₂(−sin θ, cos θ):
+    at angle 0, the axis-aligned ellipse (r₁ along x, r₂ along y), drawn in exactly the cells the
+    explorer always drew it in (a 2-D VAE's posterior); rotated, a posterior projected on a plane.
+    """
 
     centre: tuple[float, float]
     radii: tuple[float, float]
+    angle: float = 0.0
 
     def cells(self, bounds: Bounds, width: int, height: int) -> list[Cell]:
         x_min, x_max, y_min, y_max = bounds
         cx, cy = _grid_coordinates(np.array([self.centre[0]]), np.array([self.centre[1]]), bounds, width, height)[0]
-        rx = abs(self.radii[0]) * width / (x_max - x_min)  # in cells
-        ry = abs(self.radii[1]) * height / (y_max - y_min)
+        cos, sin = math.cos(self.angle), math.sin(self.angle)
+        r1, r2 = abs(self.radii[0]), abs(self.radii[1])
+        # The semi-axes in cells (columns right, rows down): at angle 0, (r₁ cells, 0) and (0, r₂ cells up).
+        a = (r1 * cos * width / (x_max - x_min), -(r1 * sin * height / (y_max - y_min)))
+        b = (-(r2 * sin) * width / (x_max - x_min), -(r2 * cos * height / (y_max - y_min)))
         # A multiple of 4 samples, so the four extremes (angles 0, 90, 180, 270 degrees) are among them.
-        n = 4 * max(4, math.ceil(2 * math.pi * max(rx, ry) * SAMPLES_PER_CELL / 4))
-        angle = np.arange(n) * (2 * math.pi / n)
-        return _cells_inside(np.stack([cx + rx * np.cos(angle), cy - ry * np.sin(angle)], axis=1), width, height)
+        longest = max(math.hypot(*a), math.hypot(*b))
+        n = 4 * max(4, math.ceil(2 * math.pi * longest * SAMPLES_PER_CELL / 4))
+        t = np.arange(n) * (2 * math.pi / n)
+        cos_t, sin_t = np.cos(t), np.sin(t)
+        positions = np.stack([cx + (a[0] * cos_t + b[0] * sin_t), cy + (a[1] * cos_t + b[1] * sin_t)], axis=1)
+        return _cells_inside(positions, width, height)

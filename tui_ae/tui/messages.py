@@ -24,6 +24,7 @@ from textual.message import Message
 from tui_ae.tui.map_shapes import Overlay
 
 if TYPE_CHECKING:  # only as types: nearest.py is imported once the maps are measured
+    from tui_ae.checkpoint import LatentCodes
     from tui_ae.tui.nearest import MapFacts, ValidationImages
 
 # -- from the workers ------------------------------------------------------------------------------------------
@@ -39,6 +40,15 @@ class ModelLoaded(Message):
 class ModelFailed(Message):
     kind: str
     error: str
+
+
+@dataclass
+class MapEncoded(Message):
+    """An old checkpoint of more than 2 dimensions, which stores only its first two axes: its map made anew, from
+    its validation images (posted before the model that made it)."""
+
+    kind: str
+    codes: LatentCodes
 
 
 @dataclass

@@ -1,8 +1,10 @@
 """What explore mode knows of a map's codes besides where they lie, and the images behind them.
 
 For each model: a bucket index of its codes (the nearest to the cursor on every key), their
-typical spacing (the readout's unit) and each digit's medoid (the digit keys' targets), built
-from the stored map in a thread worker after the first frame. And the validation images the
+typical spacing (the readout's unit), each digit's medoid (the digit keys' targets) and the
+local depth (what the cursor decodes off a plane), built from the stored map in a thread worker
+after the first frame. Every distance is in the full latent space: the index holds each code's
+projection on the map and its residual off it (neighbours.py). And the validation images the
 codes are the encodings of, rebuilt from the data set as training split it, and checked against
 the map's labels before a thumbnail is shown.
 """
@@ -22,6 +24,7 @@ from tui_ae.tui.slot import Slot
 
 if TYPE_CHECKING:  # imported where used: the first frame needs none of it
     from tui_ae.neighbours import GridIndex, Spacing
+    from tui_ae.plane import LocalDepth, Plane
 
 NEIGHBOURS = 3  # validation images shown beside each decoded digit
 
@@ -31,16 +34,25 @@ class MapFacts:
     """A map's codes, indexed; built from one reading of the checkpoint (a reload builds new facts)."""
 
     points: np.ndarray  # (N, 2): what the index holds, to tell these facts from a reloaded map's
-    index: GridIndex
-    spacing: Spacing | None  # None: too few codes, or too many in one place, to measure by
-    medoids: dict[int, int]  # label -> index of its medoid code
+    index: GridIndex  # the points, and each code's residual off the plane (none for a 2-D map)
+    spacing: Spacing | None  # in full dimensions; None: too few codes, or too many in one place, to measure by
+    medoids: dict[int, int]  # label -> index of its medoid code, in full dimensions
+    depth: LocalDepth  # what the cursor decodes off the plane (flat for a 2-D map)
 
     @classmethod
-    def of(cls, points: np.ndarray, labels: np.ndarray) -> MapFacts:
+    def of(
+        cls, points: np.ndarray, labels: np.ndarray, codes: np.ndarray, plane: Plane, spacing: Spacing | None
+    ) -> MapFacts:
+        """The facts of a slot's map: its points, labels, full codes, plane and stored spacing (None: measure it)."""
         from tui_ae.neighbours import GridIndex, Spacing, class_medoids
+        from tui_ae.plane import LocalDepth
 
-        index = GridIndex(points)
-        return cls(points, index, Spacing.of(index), class_medoids(points, labels))
+        residuals = plane.residuals(codes) if plane.shares is not None else None  # a 2-D map's are all 0
+        index = GridIndex(points, depths=residuals)
+        if spacing is None:  # not stored: a 2-D map's, or one written by hand
+            spacing = Spacing.of(index) if residuals is None else Spacing.of_codes(codes)
+        depth = LocalDepth(index, index.depths if residuals is not None else np.zeros((len(points), 2)))  # one copy
+        return cls(points, index, spacing, class_medoids(codes, labels), depth)
 
 
 @dataclass(frozen=True)
@@ -60,8 +72,9 @@ class Near:
         return self.spacing.units(float(self.distances[i])) if self.spacing else None
 
 
-def near(facts: MapFacts, x: float, y: float, k: int = 1) -> Near:
-    indices, distances = facts.index.nearest(x, y, k)
+def near(facts: MapFacts, x: float, y: float, k: int = 1, depth: np.ndarray | None = None) -> Near:
+    """The k codes nearest the code decoded at map point (x, y), whose local depth is depth (None: on the plane)."""
+    indices, distances = facts.index.nearest(x, y, k, depth)
     return Near(indices, distances, facts.spacing)
 
 
@@ -87,11 +100,18 @@ def readout(near: Near) -> tuple[str, ...]:
     return forms
 
 
-def prior_readout(slot: Slot, x: float, y: float) -> str:
-    """The VAE's log-density of the cursor's code under its prior N(0, I) (the dimensions past two at 0)."""
-    z = np.zeros(slot.latent_dim)
-    z[:2] = (x, y)
-    return f"log p(z) {log_prior(z):.2f}".replace("-", "−")
+def prior_readout(code: np.ndarray) -> str:
+    """The VAE's log-density of the cursor's code under its prior N(0, I), over all its dimensions."""
+    return f"log p(z) {log_prior(code):.2f}".replace("-", "−")
+
+
+def decoding_readout(slot: Slot) -> tuple[str, ...]:
+    """What the cursor of a map on a plane decodes, in shorter and shorter forms (nothing for a 2-D map)."""
+    if slot.plane.shares is None:
+        return ()
+    if slot.facts is None:  # the depth is not known yet: the plane alone, for now
+        return ("decodes the plane alone", "the plane alone", "plane")
+    return ("decodes plane + local depth", "plane + local depth", "plane + depth")
 
 
 # -- the validation images -------------------------------------------------------------------------------------

@@ -77,6 +77,8 @@ def reread(slot: Slot) -> bool:
     fresh = Slot.open(slot.kind, slot.path)
     if fresh.error is None and fresh.header.kind != slot.kind:
         fresh.error = f"{slot.path} holds the {fresh.header.kind.upper()} model, not the {slot.kind.upper()}"
+    if fresh.error is None and fresh.needs_encoding:  # training writes none such: a file from an older tui-ae
+        fresh.error = f"{slot.path} stores no map of its {fresh.latent_dim} dimensions: open it without --watch"
     if fresh.error is not None:
         if not slot.usable:
             slot.error = waiting(slot.path, fresh.error)
@@ -85,6 +87,8 @@ def reread(slot: Slot) -> bool:
     if slot.header is not None and fresh.header.model_args != slot.header.model_args:
         slot.model = None  # it cannot decode the new codes (another latent_dim): "loading" until the reload lands
     slot.header, slot.points, slot.labels, slot.bounds = fresh.header, fresh.points, fresh.labels, fresh.bounds
+    slot.codes, slot.plane, slot.spacing, slot.needs_encoding = fresh.codes, fresh.plane, fresh.spacing, False
+    slot.facts = None  # the old map's: built anew for these points
     slot.error = slot.load_error = None
     slot.move_to(*((slot.x, slot.y) if had_map else (fresh.x, fresh.y)))
     return True
