@@ -12,7 +12,7 @@ from safetensors.torch import load_file, save_file
 
 from tui_ae import checkpoint
 from tui_ae.checkpoint_writer import CheckpointWriter
-from tui_ae.errors import CheckpointError
+from tui_ae.errors import CheckpointError, WriteError
 from tui_ae.models import build_model
 from tui_ae.optim import AdamW
 
@@ -200,7 +200,7 @@ def test_a_failed_background_write_is_raised(tmp_path):
     model, _ = _trained_pair("ae")
     blocker = tmp_path / "file"
     blocker.write_text("")
-    with pytest.raises(CheckpointError, match="could not write"):
+    with pytest.raises(WriteError, match="could not write"):
         with CheckpointWriter() as writer:
             writer.save(blocker / "ae.safetensors", model, META)  # a folder that is a file
 

@@ -1,6 +1,8 @@
+import errno
 import hashlib
 import json
 import math
+import os
 import re
 
 import numpy as np
@@ -12,7 +14,7 @@ from safetensors.torch import load_file, save_file
 
 from tui_ae import checkpoint, data
 from tui_ae.config import SAMPLE_SOURCE, TrainConfig
-from tui_ae.errors import CheckpointError, DataError, NonFiniteLoss, TuiAeError
+from tui_ae.errors import CheckpointError, DataError, NonFiniteLoss, TuiAeError, WriteError
 from tui_ae.evaluation import evaluate_checkpoint
 from tui_ae.metrics_log import metrics_path
 from tui_ae.models import build_model
@@ -195,6 +197,40 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tiny_mnist,
     model, header, _ = checkpoint.load(tmp_path / "out.safetensors")
     assert header.meta["epochs_done"] == 1
     assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def _disk_full_at_sync(monkeypatch, after: int) -> None:
+    """Every os.fsync past the first `after` fails as a full disk does (NFS, or delayed allocation, says so there)."""
+    real_fsync, calls = os.fsync, []
+
+    def fsync(fd):
+        calls.append(fd)
+        if len(calls) > after:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
+def test_a_full_disk_stops_the_run_saying_which_epoch_the_checkpoint_holds(tiny_mnist, tmp_path, monkeypatch):
+    _disk_full_at_sync(monkeypatch, after=2)  # epoch 1's checkpoint and metrics reach the disk, epoch 2's do not
+    with pytest.raises(
+        WriteError, match=r"\(No space left on device\): training stopped; the checkpoint of epoch 1 is kept"
+    ):
+        list(train(_config(tiny_mnist, tmp_path, epochs=3)))
+    assert WriteError.exit_code == 1  # a failed run, not a usage error
+    _, header, _ = checkpoint.load(tmp_path / "out.safetensors")
+    assert header.meta["epochs_done"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "out.metrics.jsonl", "out.safetensors"]  # no temp
+
+
+def test_a_full_disk_at_the_first_epoch_of_a_forced_run_leaves_the_old_checkpoint(tiny_mnist, tmp_path, monkeypatch):
+    list(train(_config(tiny_mnist, tmp_path)))
+    before = (tmp_path / "out.safetensors").read_bytes()
+    _disk_full_at_sync(monkeypatch, after=0)
+    with pytest.raises(WriteError, match="out.safetensors is as it was before this run"):
+        list(train(_config(tiny_mnist, tmp_path, force=True, seed=1)))
+    assert (tmp_path / "out.safetensors").read_bytes() == before
 
 
 def test_evaluate_checkpoint_uses_the_test_split(tiny_mnist, tmp_path):

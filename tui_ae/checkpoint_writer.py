@@ -20,12 +20,14 @@ class CheckpointWriter:
     dimensions (its plane and spacing: numpy, which lets go of the GIL): handed over as a
     function of the codes, it is made in the thread too. On leaving the `with` block, also by
     Ctrl-C or an error, the last write is finished, so the file on disk is always the last
-    epoch handed over; a failed write raises at the next save.
+    epoch handed over; a failed write raises at the next save. `written` counts the
+    checkpoints that reached the disk, so a caller can say which one a failure left there.
     """
 
     def __enter__(self) -> CheckpointWriter:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint-writer")
         self._pending: Future | None = None
+        self.written = 0
         return self
 
     def save(
@@ -48,12 +50,12 @@ class CheckpointWriter:
         self.wait()
         self._pending = self._pool.submit(self._write, path, snapshot, codes if callable(codes) else None, lines)
 
-    @staticmethod
-    def _write(path: Path, snapshot: tuple, make_map, lines: str | None) -> None:
+    def _write(self, path: Path, snapshot: tuple, make_map, lines: str | None) -> None:
         tensors, metadata = snapshot
         if make_map is not None and (codes := make_map()) is not None:
             tensors.update(checkpoint.map_tensors(codes))
         checkpoint.write(path, tensors, metadata)
+        self.written += 1
         if lines is not None:  # after the checkpoint: the metrics never hold an epoch it lacks
             write_atomically(metrics_path(path), lines.encode())
 

@@ -25,6 +25,12 @@ class NonFiniteLoss(TuiAeError):
     exit_code = 1
 
 
+class WriteError(TuiAeError):
+    """A file could not be written (a full disk, a quota): the run failed, though what the user typed was right."""
+
+    exit_code = 1
+
+
 class Interrupted(TuiAeError):
     """Ctrl-C during training."""
 

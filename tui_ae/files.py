@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from tui_ae.errors import CheckpointError
+from tui_ae.errors import WriteError
 
 
 @contextlib.contextmanager
@@ -41,7 +41,7 @@ def write_atomically(path: Path, data: bytes) -> None:
         with replacing(path) as f:
             f.write(data)
     except OSError as e:
-        raise CheckpointError(f"could not write {path}: {e.strerror or e}") from None
+        raise WriteError(f"could not write {path} ({e.strerror or e})") from None
 
 
 def _remove(tmp: Path) -> None:

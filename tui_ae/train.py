@@ -27,7 +27,7 @@ from tui_ae import checkpoint, data
 from tui_ae import step as step_module
 from tui_ae.checkpoint_writer import CheckpointWriter
 from tui_ae.config import TrainConfig, resolve_device
-from tui_ae.errors import CheckpointError, NonFiniteLoss, TuiAeError
+from tui_ae.errors import CheckpointError, NonFiniteLoss, TuiAeError, WriteError
 from tui_ae.evaluation import codes, evaluate
 from tui_ae.metrics_log import write_metrics
 from tui_ae.models import build_model
@@ -161,8 +161,7 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
             raise CheckpointError(f"{path} cannot be resumed: {e}") from None
     optimizer.set(schedule.lr(steps_done), schedule.beta1(steps_done))  # what the capture's warm-ups use
     forward = torch.compile(model) if config.compile else model
-    step = TrainStep(model, optimizer, train_loader.images, grad_clip=config.grad_clip, amp=config.amp,
-                     forward=forward)  # fmt: skip
+    step = TrainStep(model, optimizer, train_loader.images, grad_clip=config.grad_clip, amp=config.amp, forward=forward)
     run = _captured(step, train_loader, notify) if graphs else step
     loop = _Loop(config, model, step, run, optimizer, schedule, steps_done, train_loader)
     preview = _Previewer(model, val_set, device) if config.preview else None
@@ -171,14 +170,24 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
         # Each read of the metrics is a sync that idles the GPU while the progress display catches
         # up; at well under a millisecond a step, a few reads an epoch are enough.
         log_every = max(log_every, len(train_loader) // 4)
-    yield Started(str(device), source, len(train_set), len(val_set), len(history), config.epochs,
-                  len(train_loader), loop.captured, preview.collect(preview.launch()) if preview else None)  # fmt: skip
+    yield Started(
+        device=str(device),
+        data_source=source,
+        train_images=len(train_set),
+        val_images=len(val_set),
+        start_epoch=len(history),
+        epochs=config.epochs,
+        steps_per_epoch=len(train_loader),
+        cuda_graphs=loop.captured,
+        preview=preview.collect(preview.launch()) if preview else None,
+    )
     warned = False
 
     def check(metrics: Metrics, epoch: int) -> None:
         _check_finite(metrics, epoch, path, len(history))
 
-    with CheckpointWriter() as writer, _long_lived_objects_frozen():
+    writer = CheckpointWriter()
+    with _what_is_kept_said(path, writer, len(history)), writer, _long_lived_objects_frozen():
         for epoch in range(len(history) + 1, config.epochs + 1):
             started = time.perf_counter()
             train_metrics, seen = yield from loop.epoch(epoch, log_every, check)
@@ -187,9 +196,18 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
             val_metrics = evaluate(model, val_loader)
             check(val_metrics, epoch)
             seconds = time.perf_counter() - started
-            history.append({"epoch": epoch, "train": train_metrics, "val": val_metrics, "lr": loop.next_lr(),
-                            "seconds": round(seconds, 3), "train_seconds": round(train_seconds, 3),
-                            "images_per_second": round(seen / train_seconds), "device": str(device)})  # fmt: skip
+            history.append(
+                {
+                    "epoch": epoch,
+                    "train": train_metrics,
+                    "val": val_metrics,
+                    "lr": loop.next_lr(),
+                    "seconds": round(seconds, 3),
+                    "train_seconds": round(train_seconds, 3),
+                    "images_per_second": round(seen / train_seconds),
+                    "device": str(device),
+                }
+            )
             meta = _meta(
                 config, source, fingerprint, history, schedule.state(loop.steps_done), cuda_graphs=loop.captured
             )
@@ -197,11 +215,29 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
             warning = None
             if not warned and _collapsed(config, epoch, train_metrics, val_metrics):
                 warned = True
-                warning = (f"warning: the KL term stayed below {COLLAPSE_NATS} nats per image in epoch {epoch}: the "
-                           "posterior may have collapsed (the codes say little of the image); try a smaller --beta or "
-                           "a longer --kl-warmup")  # fmt: skip
+                warning = (
+                    f"warning: the KL term stayed below {COLLAPSE_NATS} nats per image in epoch {epoch}: the "
+                    "posterior may have collapsed (the codes say little of the image); try a smaller --beta or "
+                    "a longer --kl-warmup"
+                )
             done = preview.collect(reconstructions) if preview else None
             yield EpochDone(epoch, train_metrics, val_metrics, seconds, path, done, warning)
+
+
+@contextlib.contextmanager
+def _what_is_kept_said(path: Path, writer: CheckpointWriter, epochs_before: int) -> Iterator[None]:
+    """A failed write (a full disk) stops the run with what the checkpoint on disk now holds."""
+    existed = path.exists()
+    try:
+        yield
+    except WriteError as e:
+        if epochs_after := epochs_before + writer.written:
+            kept = f"the checkpoint of epoch {epochs_after} is kept at {path}"
+        elif existed:
+            kept = f"{path} is as it was before this run"
+        else:
+            kept = "no checkpoint was written"
+        raise WriteError(f"{e}: training stopped; {kept}") from None
 
 
 @contextlib.contextmanager
@@ -319,8 +355,10 @@ def _schedule(config: TrainConfig, steps_per_epoch: int, header) -> tuple[Schedu
     except ValueError as e:
         raise CheckpointError(f"{config.checkpoint_path} cannot be resumed: {e}") from None
     if saved_total != total:
-        raise TuiAeError(f"{config.checkpoint_path}'s one-cycle schedule was planned for {saved_total:,} steps, and "
-                         f"this run would take {total:,}: resume it on the data it was trained on")  # fmt: skip
+        raise TuiAeError(
+            f"{config.checkpoint_path}'s one-cycle schedule was planned for {saved_total:,} steps, and "
+            f"this run would take {total:,}: resume it on the data it was trained on"
+        )
     return Schedule(config.lr, total, one_cycle=True, cycle_momentum=cycle_momentum), done
 
 
