@@ -72,8 +72,8 @@ def breakdown(model: str, data_dir: Path, extra: list[str]) -> None:
 
     data.read_split = timed(spent, "read the IDX files", data.read_split)
     data.locate = timed(spent, "locate the data", data.locate)
-    train_module.evaluate = timed(spent, "validation", train_module.evaluate)
-    train_module.encode_all = timed(spent, "encode the map", train_module.encode_all)
+    train_module.evaluate_and_encode = timed(spent, "validation (losses and codes)", train_module.evaluate_and_encode)
+    train_module.map_of = timed(spent, "the codes to the CPU", train_module.map_of)
     checkpoint.contents = timed(spent, "checkpoint copy (main thread)", checkpoint.contents)
     step_module.capture = timed(spent, "capture the step", step_module.capture)
     options = {k.lstrip("-").replace("-", "_"): type_of(k)(v) for k, v in zip(extra[::2], extra[1::2])}
@@ -91,7 +91,7 @@ def breakdown(model: str, data_dir: Path, extra: list[str]) -> None:
     device = torch.cuda.get_device_name() if first.device.startswith("cuda") else first.device
     print(f"in-process run on {device} (steps captured: {first.cuda_graphs}), {len(history)} epochs: {total:.2f} s")
     setup = ("locate the data", "read the IDX files", "capture the step")
-    per_epoch = ("validation", "encode the map", "checkpoint copy (main thread)")
+    per_epoch = ("validation (losses and codes)", "the codes to the CPU", "checkpoint copy (main thread)")
     rows = [("import torch", spent["import torch"]), ("up to Started", to_started)]
     rows += [(f"  of which {name}", spent[name]) for name in setup]
     rows += [("training steps", steps)] + [(name, spent[name]) for name in per_epoch]

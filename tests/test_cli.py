@@ -193,7 +193,7 @@ def test_eval_on_a_device_this_machine_lacks_is_one_error_for_all_checkpoints(in
 
 
 def test_ctrl_c_keeps_the_last_epoch_and_exits_130(tiny_mnist, in_tmp, monkeypatch):
-    real_evaluate = training.evaluate
+    real_evaluate = training.evaluate_and_encode
     calls = []
 
     def interrupted_in_epoch_2(model, loader):
@@ -202,7 +202,7 @@ def test_ctrl_c_keeps_the_last_epoch_and_exits_130(tiny_mnist, in_tmp, monkeypat
             raise KeyboardInterrupt
         return real_evaluate(model, loader)
 
-    monkeypatch.setattr(training, "evaluate", interrupted_in_epoch_2)
+    monkeypatch.setattr(training, "evaluate_and_encode", interrupted_in_epoch_2)
     result = invoke("train", "--epochs", "3", "--data-dir", tiny_mnist)
     assert_one_line_error(result, 130, "interrupted: the checkpoint of epoch 1 is at checkpoints/ae.safetensors")
     assert checkpoint.read_header(in_tmp / "checkpoints" / "ae.safetensors").meta["epochs_done"] == 1

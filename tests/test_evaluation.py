@@ -127,3 +127,21 @@ def test_active_units_are_those_whose_posterior_mean_varies_over_the_data():
     assert active_units(means) == 2
     assert active_units(means, threshold=0.001) == 3
     assert active_units(means.double()) == 2  # any float dtype
+
+
+@pytest.mark.parametrize("kind", ["ae", "vae"])
+def test_one_validation_pass_gives_the_losses_and_the_codes_that_two_passes_give(kind):
+    from tui_ae.data import DeviceLoader, Digits
+    from tui_ae.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model(kind, latent_dim=3)
+    images = (torch.rand(70, 28, 28) * 255).to(torch.uint8)
+    loader = DeviceLoader(Digits(images, torch.arange(70) % 10, "test"), 32, torch.device("cpu"), shuffle=False)
+    torch.manual_seed(1)  # the VAE's losses draw a sample: the same one each time
+    metrics, codes = evaluation.evaluate_and_encode(model, loader)
+    torch.manual_seed(1)
+    assert metrics == evaluation.evaluate(model, loader)
+    assert torch.equal(codes, evaluation.codes(model, loader))  # every batch, in order, bit for bit
+    assert codes.shape == (70, 3)
+    assert not model.code_layer._forward_hooks  # the hook is gone afterwards

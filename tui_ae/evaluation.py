@@ -122,6 +122,21 @@ def evaluate(model, loader: data.DeviceLoader) -> Metrics:
     return dict(zip(model.METRICS, (sums / loader.num_images).tolist()))  # one device sync
 
 
+def evaluate_and_encode(model, loader: data.DeviceLoader) -> tuple[Metrics, torch.Tensor]:
+    """evaluate()'s metrics and codes()'s codes from one pass over the split, as training needs each epoch.
+
+    The codes are what the model's code_layer outputs inside forward() (a forward hook):
+    the same tensors encode() returns, without a second pass of the encoder.
+    """
+    found: list[torch.Tensor] = []
+    hook = model.code_layer.register_forward_hook(lambda module, inputs, output: found.append(output.float()))
+    try:
+        metrics = evaluate(model, loader)
+    finally:
+        hook.remove()
+    return metrics, torch.cat(found)
+
+
 def codes(model, loader: data.DeviceLoader) -> torch.Tensor:
     """Every image of the loader encoded (the VAE's posterior means), in order: (N, latent_dim) float32."""
     return torch.cat([model.encode(x).float() for x, _ in loader])  # encode() keeps no gradients

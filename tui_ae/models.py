@@ -16,6 +16,8 @@ and inference, without gradients, in one place (as nanoGPT's GPT.generate()): th
     reconstruct(x)  -> Reconstruction: the codes, their decodings and the VAE's posterior σ
 
 x is (B, 1, 28, 28) in [0, 1]. forward() never calls them: training needs its gradients.
+    code_layer      the module whose output, in forward() as in encode(), is the code: so one
+                    validation pass can give the losses and the codes (evaluation.py)
 """
 
 from __future__ import annotations
@@ -109,6 +111,10 @@ class ConvAE(nn.Module):
         self.encoder = Encoder(latent_dim)
         self.decoder = Decoder(latent_dim)
 
+    @property
+    def code_layer(self) -> nn.Module:
+        return self.encoder
+
     def _images(self, z: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.decoder(z).float())  # float: under bf16 autocast, 1 - 1e-3 rounds to 1
 
@@ -159,6 +165,10 @@ class VAE(nn.Module):
         self.fc4 = nn.Linear(latent_dim, h_dim2)
         self.fc5 = nn.Linear(h_dim2, h_dim1)
         self.fc6 = nn.Linear(h_dim1, x_dim)
+
+    @property
+    def code_layer(self) -> nn.Module:
+        return self.fc31  # the posterior mean
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = F.relu(self.fc1(x.flatten(1)))

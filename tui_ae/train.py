@@ -28,7 +28,7 @@ from tui_ae import step as step_module
 from tui_ae.checkpoint_writer import CheckpointWriter
 from tui_ae.config import TrainConfig, resolve_device
 from tui_ae.errors import CheckpointError, NonFiniteLoss, TuiAeError, WriteError
-from tui_ae.evaluation import codes, evaluate
+from tui_ae.evaluation import evaluate_and_encode
 from tui_ae.metrics_log import write_metrics
 from tui_ae.models import build_model
 from tui_ae.optim import AdamW
@@ -80,8 +80,8 @@ class EpochDone:
     warning: str | None = None  # what this epoch's figures suggest is wrong (a collapsed posterior), once a run
 
 
-def encode_all(model, loader: data.DeviceLoader) -> Callable[[], checkpoint.LatentCodes] | None:
-    """Every image of the loader encoded, for the explorer's and the figures' maps; None above MAP_MAX_DIM dimensions.
+def map_of(model, codes: torch.Tensor, loader: data.DeviceLoader) -> Callable[[], checkpoint.LatentCodes] | None:
+    """The explorer's and the figures' map of a split's codes, as a function; None above MAP_MAX_DIM dimensions.
 
     The codes come to the CPU now; their map (above 2 dimensions, the principal plane and the
     projections on it, and the spacing) is made by the function returned, which the checkpoint
@@ -89,8 +89,7 @@ def encode_all(model, loader: data.DeviceLoader) -> Callable[[], checkpoint.Late
     """
     if model.latent_dim > checkpoint.MAP_MAX_DIM:
         return None  # no map shows it (explore and figures refuse): eval needs none
-    model.eval()
-    full = codes(model, loader).cpu().numpy()  # (N, latent_dim); a device sync
+    full = codes.cpu().numpy()  # (N, latent_dim); a device sync
     return partial(checkpoint.LatentCodes.of, full, loader.labels.to(torch.uint8).cpu().numpy())
 
 
@@ -193,7 +192,7 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
             train_metrics, seen = yield from loop.epoch(epoch, log_every, check)
             train_seconds = time.perf_counter() - started
             reconstructions = preview.launch() if preview else None  # waited for by evaluate's sync
-            val_metrics = evaluate(model, val_loader)
+            val_metrics, val_codes = evaluate_and_encode(model, val_loader)
             check(val_metrics, epoch)
             seconds = time.perf_counter() - started
             history.append(
@@ -211,7 +210,7 @@ def train(config: TrainConfig, notify=print, log_every: int = 10) -> Iterator[St
             meta = _meta(
                 config, source, fingerprint, history, schedule.state(loop.steps_done), cuda_graphs=loop.captured
             )
-            writer.save(path, model, meta, optimizer, encode_all(model, val_loader), metrics=history)
+            writer.save(path, model, meta, optimizer, map_of(model, val_codes, val_loader), metrics=history)
             warning = None
             if not warned and _collapsed(config, epoch, train_metrics, val_metrics):
                 warned = True
