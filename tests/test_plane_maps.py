@@ -161,6 +161,19 @@ async def test_the_map_is_the_codes_principal_plane_with_its_axes_named(pair, ex
             assert str(app.maps[kind].border_subtitle) == f"x PC1 ({first}% of variance) · y PC2 ({second}%)"
 
 
+async def test_at_80_columns_the_axes_keep_their_shares_and_drop_their_words(pair, expected):
+    app = make_app(pair)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for kind, want in expected.items():
+            first, second = (round(100 * share) for share in want.shares)
+            assert str(app.maps[kind].border_subtitle) == f"x PC1 ({first}%) · y PC2 ({second}%)"
+        await pilot.resize_terminal(120, 40)
+        await settle(pilot)
+        first, second = (round(100 * share) for share in expected["ae"].shares)
+        assert str(app.maps["ae"].border_subtitle) == f"x PC1 ({first}% of variance) · y PC2 ({second}%)"
+
+
 async def test_the_cursor_decodes_the_plane_plus_the_local_depth_and_says_so(pair, expected):
     app = make_app(pair)
     async with app.run_test(size=SIZE) as pilot:

@@ -91,11 +91,15 @@ class Plane:
         """
         return np.asarray(xy, dtype=np.float64) @ self.axes.T
 
-    def axis_labels(self) -> tuple[str, str]:
-        """What the map's axes are: z₁ and z₂, or the principal components with their shares of the variance."""
+    def axis_labels(self, short: bool = False) -> tuple[str, str]:
+        """What the map's axes are: z₁ and z₂, or the principal components with their shares of the variance.
+
+        short: without the words "of variance", for a narrow map (80 columns).
+        """
         if self.shares is None:
             return "z₁", "z₂"
-        return f"PC1 ({self.shares[0]:.0%} of variance)", f"PC2 ({self.shares[1]:.0%})"
+        first = f"PC1 ({self.shares[0]:.0%})" if short else f"PC1 ({self.shares[0]:.0%} of variance)"
+        return first, f"PC2 ({self.shares[1]:.0%})"
 
     def covariance(self, sigma: np.ndarray) -> np.ndarray:
         """(2, 2) Vᵀ diag(σ²) V: the covariance on the plane of a posterior N(μ, diag(σ²)), σ (D,)."""

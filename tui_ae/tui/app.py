@@ -65,21 +65,21 @@ def map_panel(slot: Slot, mode: ColorMode, watching: bool = False) -> Widget:
     if not slot.usable and not (watching and slot.path is not None):
         return Static(slot.error or "", id=f"{slot.kind}-missing", classes="map-panel missing")
     panel = LatentMap(slot.points, slot.labels, slot.bounds, mode=mode, id=f"{slot.kind}-map", classes="map-panel")
-    panel.border_subtitle = map_subtitle(slot)
+    panel.set_subtitle(*map_subtitles(slot))
     return panel
 
 
-def map_subtitle(slot: Slot) -> str:
-    """Under a map: how many points it draws, or on a principal plane, what its axes are."""
+def map_subtitles(slot: Slot) -> tuple[str, ...]:
+    """Under a map, in forms longest first: how many points it draws, or on a principal plane, what its axes are."""
     if not slot.usable:
-        return (slot.error or "").split("\n")[0]
+        return ((slot.error or "").split("\n")[0],)
     if slot.needs_encoding:
-        return slot.load_error or "encoding the validation images for its map…"
+        return (slot.load_error or "encoding the validation images for its map…",)
     if slot.plane.shares is not None:
-        x, y = slot.plane.axis_labels()
-        return f"x {x} · y {y}"
+        (x, y), (x_short, y_short) = slot.plane.axis_labels(), slot.plane.axis_labels(short=True)
+        return f"x {x} · y {y}", f"x {x_short} · y {y_short}"
     n = len(slot.points)
-    return f"{n:,} validation points" if n else "no points stored in this checkpoint"
+    return (f"{n:,} validation points",) if n else ("no points stored in this checkpoint",)
 
 
 def map_title(slot: Slot, active: bool, linked: bool) -> str:
@@ -239,7 +239,7 @@ class ExplorerApp(App):
             return
         slot.load_error = message.error
         if message.kind in self.maps:
-            self.maps[message.kind].border_subtitle = map_subtitle(slot)
+            self.maps[message.kind].set_subtitle(*map_subtitles(slot))
         self._model_changed(message.kind)
 
     def on_map_encoded(self, message: MapEncoded) -> None:
@@ -283,7 +283,7 @@ class ExplorerApp(App):
         """The slot has another map (a reload, or an old checkpoint's made anew): drawn, measured, its cursor shown."""
         slot, latent_map = self.slots[kind], self.maps[kind]
         latent_map.show_map(slot.points, slot.labels, slot.bounds)
-        latent_map.border_subtitle = map_subtitle(slot)
+        latent_map.set_subtitle(*map_subtitles(slot))
         self.explorer.reloaded(kind)
 
     def on_unmount(self) -> None:

@@ -13,10 +13,8 @@ import numpy as np
 from textual.geometry import Size
 
 from tui_ae.render import halve
-from tui_ae.tui.formatting import first_fitting
+from tui_ae.tui.formatting import TITLE_MARGIN, first_fitting
 from tui_ae.tui.picture import Picture
-
-TITLE_MARGIN = 4  # columns of the content's width a border title leaves free: two each side
 
 
 class DigitView(Picture):

@@ -13,6 +13,9 @@ def rounded(value: float, decimals: int) -> str:
     return f"{round(value, decimals) + 0.0:.{decimals}f}"
 
 
+TITLE_MARGIN = 4  # columns of a bordered widget's content width that its border title leaves free: two each side
+
+
 def first_fitting(width: int, *forms: T, length: Callable[[T], int] = len) -> T:
     """The first of forms (longest first) whose length fits in width, else the last: the border or panel crops it."""
     return next((form for form in forms if length(form) <= width), forms[-1])

@@ -35,6 +35,7 @@ from textual.widget import Widget
 
 from tui_ae.latent import Bounds
 from tui_ae.render import ColorMode, map_cells, map_lines, point_of
+from tui_ae.tui.formatting import TITLE_MARGIN, first_fitting
 from tui_ae.tui.map_shapes import Cell, Overlay, cell_at
 
 BANDS = 2  # the widgets a map's width is cut into (see above): each more saves less and costs a widget
@@ -146,6 +147,15 @@ class LatentMap(Widget):
         self._lines: dict[int, Strip] = {}  # rows as last drawn, for the bands; dropped when repainted
         self._base: Style | None = None  # the widget's style the lines were drawn in (under the points)
         self._bands: list[MapBand] = []
+        self.subtitles: tuple[str, ...] = ("",)  # the border's subtitle in forms, longest first
+
+    def set_subtitle(self, *forms: str) -> None:
+        """The border's subtitle: the first of its forms (longest first) that fits the border, again at each resize."""
+        self.subtitles = forms
+        self._fit_subtitle()
+
+    def _fit_subtitle(self) -> None:
+        self.border_subtitle = first_fitting(self.size.width - TITLE_MARGIN, *self.subtitles)
 
     def compose(self) -> ComposeResult:
         self._bands = [MapBand(self) for _ in range(BANDS)]
@@ -260,6 +270,7 @@ class LatentMap(Widget):
 
     # -- drawing -----------------------------------------------------------------------------
     def on_resize(self, event: events.Resize) -> None:
+        self._fit_subtitle()
         self._build()
         self.repaint()
         self.post_message(self.Resized())
