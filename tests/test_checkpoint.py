@@ -1,8 +1,10 @@
 import json
 import os
 import pickle
+import signal
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -203,6 +205,33 @@ def test_a_failed_background_write_is_raised(tmp_path):
     with pytest.raises(WriteError, match="could not write"):
         with CheckpointWriter() as writer:
             writer.save(blocker / "ae.safetensors", model, META)  # a folder that is a file
+
+
+def test_a_failed_write_is_not_lost_to_a_ctrl_c_during_the_wait_for_it(tmp_path, monkeypatch):
+    model, _ = _trained_pair("ae")
+    release = threading.Event()
+
+    def slow_failing_write(path, tensors, metadata):
+        release.wait(5)
+        raise WriteError(f"could not write {path} (No space left on device)")
+
+    def ctrl_c(signum, frame):
+        release.set()  # the write fails just after
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint, "write", slow_failing_write)
+    previous = signal.signal(signal.SIGALRM, ctrl_c)
+    try:
+        with pytest.raises((WriteError, KeyboardInterrupt)) as raised:
+            with CheckpointWriter() as writer:
+                writer.save(tmp_path / "ae.safetensors", model, META)
+                signal.setitimer(signal.ITIMER_REAL, 0.2)
+                writer.wait()  # as the next epoch's save does: Ctrl-C comes in the middle
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert raised.type is WriteError  # so train can say which epoch the file holds, not the interrupted one
+    assert writer.written == 0
 
 
 def _crafted(path, **fields) -> None:

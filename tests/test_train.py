@@ -212,16 +212,26 @@ def _disk_full_at_sync(monkeypatch, after: int) -> None:
     monkeypatch.setattr(os, "fsync", fsync)
 
 
-def test_a_full_disk_stops_the_run_saying_which_epoch_the_checkpoint_holds(tiny_mnist, tmp_path, monkeypatch):
-    _disk_full_at_sync(monkeypatch, after=2)  # epoch 1's checkpoint and metrics reach the disk, epoch 2's do not
+@pytest.mark.parametrize(
+    "epochs, syncs",
+    [
+        (3, 2),  # epoch 1's checkpoint and metrics reach the disk, epoch 2's checkpoint not: raised at epoch 3's save
+        (2, 2),  # the same, raised when the writer is left after the last epoch
+        (3, 1),  # epoch 1's checkpoint reaches the disk, its metrics file not
+    ],
+)
+def test_a_full_disk_stops_the_run_saying_which_epoch_the_checkpoint_holds(
+    tiny_mnist, tmp_path, monkeypatch, epochs, syncs
+):
+    _disk_full_at_sync(monkeypatch, after=syncs)
     with pytest.raises(
         WriteError, match=r"\(No space left on device\): training stopped; the checkpoint of epoch 1 is kept"
     ):
-        list(train(_config(tiny_mnist, tmp_path, epochs=3)))
+        list(train(_config(tiny_mnist, tmp_path, epochs=epochs)))
     assert WriteError.exit_code == 1  # a failed run, not a usage error
     _, header, _ = checkpoint.load(tmp_path / "out.safetensors")
     assert header.meta["epochs_done"] == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "out.metrics.jsonl", "out.safetensors"]  # no temp
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_a_full_disk_at_the_first_epoch_of_a_forced_run_leaves_the_old_checkpoint(tiny_mnist, tmp_path, monkeypatch):

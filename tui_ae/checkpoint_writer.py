@@ -60,9 +60,15 @@ class CheckpointWriter:
             write_atomically(metrics_path(path), lines.encode())
 
     def wait(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None:
+        """The last write finished, its error raised. Interrupted (Ctrl-C), it stays pending for __exit__ to wait on."""
+        pending = self._pending
+        if pending is None:
+            return
+        try:
             pending.result()
+        finally:
+            if pending.done():
+                self._pending = None
 
     def __exit__(self, *exc_info) -> None:
         try:

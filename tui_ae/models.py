@@ -8,6 +8,8 @@ Both models offer what the trainer and the explorer need, so neither branches
 on the model kind:
     forward(x)      -> (recon, losses)   losses["loss"] is what the optimiser minimises;
                                          losses has one scalar per name in METRICS
+    code_layer      the module whose output, in forward() as in encode(), is the code: so one
+                    validation pass can give the losses and the codes (evaluation.py)
 
 and inference, without gradients, in one place (as nanoGPT's GPT.generate()): the explorer,
 `tui-ae figures`, eval and the training preview all call these.
@@ -16,8 +18,6 @@ and inference, without gradients, in one place (as nanoGPT's GPT.generate()): th
     reconstruct(x)  -> Reconstruction: the codes, their decodings and the VAE's posterior σ
 
 x is (B, 1, 28, 28) in [0, 1]. forward() never calls them: training needs its gradients.
-    code_layer      the module whose output, in forward() as in encode(), is the code: so one
-                    validation pass can give the losses and the codes (evaluation.py)
 """
 
 from __future__ import annotations
