@@ -168,9 +168,13 @@ async def test_at_80_columns_the_axes_keep_their_shares_and_drop_their_words(pai
         for kind, want in expected.items():
             first, second = (round(100 * share) for share in want.shares)
             assert str(app.maps[kind].border_subtitle) == f"x PC1 ({first}%) · y PC2 ({second}%)"
+        first, second = (round(100 * share) for share in expected["ae"].shares)
+        await pilot.press("c", "a", "n", "b")  # interpolation: four columns, maps of 22
+        await settle(pilot)
+        assert str(app.maps["ae"].border_subtitle) == "PC1 · PC2"
+        await pilot.press("escape", "escape")  # back to exploring: maps of half the screen
         await pilot.resize_terminal(120, 40)
         await settle(pilot)
-        first, second = (round(100 * share) for share in expected["ae"].shares)
         assert str(app.maps["ae"].border_subtitle) == f"x PC1 ({first}% of variance) · y PC2 ({second}%)"
 
 

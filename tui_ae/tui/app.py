@@ -77,7 +77,7 @@ def map_subtitles(slot: Slot) -> tuple[str, ...]:
         return (slot.load_error or "encoding the validation images for its map…",)
     if slot.plane.shares is not None:
         (x, y), (x_short, y_short) = slot.plane.axis_labels(), slot.plane.axis_labels(short=True)
-        return f"x {x} · y {y}", f"x {x_short} · y {y_short}"
+        return f"x {x} · y {y}", f"x {x_short} · y {y_short}", f"{x_short} · {y_short}", "PC1 · PC2"
     n = len(slot.points)
     return (f"{n:,} validation points",) if n else ("no points stored in this checkpoint",)
 
