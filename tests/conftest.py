@@ -401,22 +401,26 @@ def stub_model(path: Path, kind: str) -> StubModel:
     return StubVAE(spread=4) if kind == "vae" else StubModel(spread=16)
 
 
-@pytest.fixture(scope="session")
-def fixed_checkpoints(tmp_path_factory) -> tuple[Path, Path]:
-    """(ae_path, vae_path): checkpoints whose maps are fixed_codes; their weights are never read (stub_model)."""
+def _fixed_pair(folder: Path, latent_dim: int, val_losses: dict[str, float], codes_of) -> tuple[Path, Path]:
+    """(ae_path, vae_path): checkpoints whose maps are codes_of(kind), in folder; their weights are never read."""
     import torch
 
     from tui_ae.checkpoint import save
     from tui_ae.models import build_model
 
-    folder = tmp_path_factory.mktemp("fixed")
     paths = []
-    for kind, val_loss in (("ae", 0.0312), ("vae", 151.2)):
+    for kind, val_loss in val_losses.items():
         torch.manual_seed(0)
         meta = explorer_meta(epochs_done=10, history=[{"epoch": 10, "val": {"loss": val_loss}}])
-        save(folder / f"{kind}.safetensors", build_model(kind, latent_dim=2), meta, codes=fixed_codes(kind))
+        save(folder / f"{kind}.safetensors", build_model(kind, latent_dim=latent_dim), meta, codes=codes_of(kind))
         paths.append(folder / f"{kind}.safetensors")
     return paths[0], paths[1]
+
+
+@pytest.fixture(scope="session")
+def fixed_checkpoints(tmp_path_factory) -> tuple[Path, Path]:
+    """(ae_path, vae_path): checkpoints whose maps are fixed_codes; their weights are never read (stub_model)."""
+    return _fixed_pair(tmp_path_factory.mktemp("fixed"), 2, {"ae": 0.0312, "vae": 151.2}, fixed_codes)
 
 
 @functools.cache
@@ -462,19 +466,7 @@ def stub_model_8d(path: Path, kind: str) -> StubModel:
 @pytest.fixture(scope="session")
 def fixed_checkpoints_8d(tmp_path_factory) -> tuple[Path, Path]:
     """(ae_path, vae_path): 8-D checkpoints whose maps are fixed_codes_8d; their weights are never read."""
-    import torch
-
-    from tui_ae.checkpoint import save
-    from tui_ae.models import build_model
-
-    folder = tmp_path_factory.mktemp("fixed-8d")
-    paths = []
-    for kind, val_loss in (("ae", 0.0171), ("vae", 112.4)):
-        torch.manual_seed(0)
-        meta = explorer_meta(epochs_done=10, history=[{"epoch": 10, "val": {"loss": val_loss}}])
-        save(folder / f"{kind}.safetensors", build_model(kind, latent_dim=8), meta, codes=fixed_codes_8d(kind))
-        paths.append(folder / f"{kind}.safetensors")
-    return paths[0], paths[1]
+    return _fixed_pair(tmp_path_factory.mktemp("fixed-8d"), 8, {"ae": 0.0171, "vae": 112.4}, fixed_codes_8d)
 
 
 def sample_validation_images(slot, data_dir):
