@@ -239,7 +239,7 @@ def test_above_64_dimensions_figures_and_explore_refuse_and_say_why(tmp_path, in
     for command in ("figures", "explore"):
         assert_one_line_error(
             invoke(command, "--ae", path),
-            r"wide.safetensors has a 65-D latent space: explore and figures show up to 64 dimensions .*tui-ae eval",
+            r"wide.safetensors has 65 latent dimensions: explore and figures show up to 64 dimensions .*tui-ae eval",
         )
 
 

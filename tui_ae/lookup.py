@@ -72,6 +72,6 @@ def _same_file(a: Path, b: Path) -> bool:
 def too_many_dimensions(path: Path, dim: int) -> str:
     """Why explore and figures refuse a checkpoint that eval scores."""
     return (
-        f"{path} has a {dim}-D latent space: explore and figures show up to {MAP_MAX_DIM} dimensions "
+        f"{path} has {dim} latent dimensions: explore and figures show up to {MAP_MAX_DIM} dimensions "
         "(no map is stored above that); `tui-ae eval` scores it"
     )
