@@ -16,6 +16,15 @@ import numpy as np
 import pytest
 
 
+def halves(cell):
+    """(upper, lower) colours of one cell of a digit drawn with the upper half block: its foreground and
+    background, or for a space (both halves black, render.digit_lines), its background twice."""
+    if cell.text == " ":
+        return cell.style.bgcolor, cell.style.bgcolor
+    assert cell.text == "▀", cell
+    return cell.style.color, cell.style.bgcolor
+
+
 def write_idx(path: Path, array: np.ndarray) -> None:
     """Write uint8 data in LeCun's IDX format (gzipped when the name ends in .gz)."""
     array = np.ascontiguousarray(array, dtype=np.uint8)

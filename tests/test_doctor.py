@@ -264,7 +264,9 @@ def test_the_card_shows_a_real_digit_and_a_ramp():
     digit = doctor.card_digit()
     assert digit.shape == (28, 28) and digit.max() == 1.0 and 0.05 < digit.mean() < 0.4
     ramp_line = doctor.card_column("truecolor", digit)[1]
-    levels = [int(v) for v in re.findall(r"38;2;(\d+);", ramp_line)]
+    # each cell's upper grey: its foreground, or where both halves are black (a space on black), its background
+    cells = re.findall(r"\x1b\[(?:38;2;(\d+);\d+;\d+;48;2;\d+;\d+;\d+|48;2;(\d+);\d+;\d+)m", ramp_line)
+    levels = [int(fg or bg) for fg, bg in cells]
     assert levels == sorted(levels) and levels[0] == 0 and levels[-1] == 255 and len(set(levels)) == 28
 
 

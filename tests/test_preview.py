@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pytest
+from conftest import halves
 from rich.color import Color
 from rich.console import Console
 from rich.segment import Segment
@@ -42,8 +43,9 @@ def text(row: list[Segment]) -> str:
 
 
 def spans(row: list[Segment]) -> list[tuple[int, int]]:
-    """(start, end) of each run of half blocks in a row: the digits."""
-    return [m.span() for m in re.finditer("▀+", text(row))]
+    """(start, end) of each run of cells with a background of their own in a row: the digits."""
+    drawn = "".join("d" if cell.style is not None and cell.style.bgcolor is not None else " " for cell in row)
+    return [m.span() for m in re.finditer("d+", drawn)]
 
 
 def pixel_pairs(image: np.ndarray, halved: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -73,11 +75,9 @@ def check_band(cells, top: int, span: tuple[int, int], image: np.ndarray, halved
     for r in range(upper.shape[0]):
         for c in range(upper.shape[1]):
             cell = cells[top + r][left + c]
-            assert (cell.text, cell.style.color, cell.style.bgcolor) == (
-                "▀",
-                to_color(upper[r, c]),
-                to_color(lower[r, c]),
-            ), f"cell {r},{c} of the digit at columns {span}"
+            assert halves(cell) == (to_color(upper[r, c]), to_color(lower[r, c])), (
+                f"cell {r},{c} of the digit at columns {span}"
+            )
 
 
 def check_tiers(cells, preview: Preview, shown: int, halved: bool, to_color=grey) -> None:

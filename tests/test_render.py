@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pytest
+from conftest import halves
 from rich.color import Color, ColorSystem, ColorType
 from rich.console import Console
 from rich.segment import Segment
@@ -101,11 +102,20 @@ def test_equal_adjacent_cells_are_merged_into_one_segment():
     assert len(line) == 1 and line[0].text == "▀" * 5
 
 
+@pytest.mark.parametrize("mode, black", [("truecolor", "\x1b[48;2;0;0;0m   "), ("256", "\x1b[48;5;16m   ")])
+def test_a_cell_black_in_both_halves_is_a_space_on_black_with_no_foreground(mode, black):
+    [line] = digit_lines(np.array([[0.0, 0.0, 0.0, 0.5, 0.2], [0.0, 0.0, 0.0, 0.5, 0.0]]), mode=mode)
+    assert [s.text for s in line] == ["   ", "▀", "▀"]  # a grey of its own in both halves keeps its half block
+    assert line[0].style.color is None
+    out = printed(Lines([line]), "truecolor" if mode == "truecolor" else "256")
+    assert black in out  # a background alone: no foreground and no glyph's three bytes
+
+
 def test_truecolor_cells_reproduce_the_image():
     image = np.random.default_rng(0).random((28, 28))
     lines = digit_lines(image)
-    upper = [[c.style.color.triplet.red for c in cells(line)] for line in lines]
-    lower = [[c.style.bgcolor.triplet.red for c in cells(line)] for line in lines]
+    upper = [[halves(c)[0].triplet.red for c in cells(line)] for line in lines]
+    lower = [[halves(c)[1].triplet.red for c in cells(line)] for line in lines]
     levels = np.rint(image * 255)
     assert np.array_equal(upper, levels[0::2]) and np.array_equal(lower, levels[1::2])
 
@@ -119,8 +129,7 @@ def test_truecolor_cells_reproduce_the_image():
 )
 def test_256_picks_nearest_grey_of_the_palette(level, ansi):
     [line] = digit_lines(np.array([[level / 255], [0.0]]), mode="256")
-    assert line[0].style.color == Color.from_ansi(ansi)
-    assert line[0].style.bgcolor == Color.from_ansi(16)
+    assert halves(line[0]) == (Color.from_ansi(ansi), Color.from_ansi(16))
 
 
 def test_256_lower_glyph_swaps_colours():
@@ -159,7 +168,7 @@ def test_scale_repeats_each_pixel():
     for row, line in enumerate(lines):  # at scale 2 both halves of a cell are the same pixel
         for col, cell in enumerate(cells(line)):
             level = round(image[row, col // 2] * 255)
-            assert (cell.style.color, cell.style.bgcolor) == (grey(level), grey(level))
+            assert halves(cell) == (grey(level), grey(level))
 
 
 def test_odd_row_count_is_refused():

@@ -111,6 +111,7 @@ def _grey_codes(pixels: np.ndarray, mode: ColorMode) -> np.ndarray:
 
 GREYS = tuple(Color.from_rgb(level, level, level) for level in range(256))  # truecolor, by level
 PALETTE = tuple(Color.from_ansi(code) for code in range(256))  # the 256-colour palette, by number
+BLACK = {"truecolor": 0, "256": int(GREY_CODES[0])}  # black's code in each, as _grey_codes gives it
 
 
 @lru_cache(maxsize=4096)  # a digit uses a few hundred (fg, bg) pairs
@@ -120,6 +121,15 @@ def _grey_style(fg: int, bg: int, mode: ColorMode) -> Style:
     # so this runs on every key.
     colors = GREYS if mode == "truecolor" else PALETTE
     return Style.from_color(colors[fg], colors[bg])
+
+
+def _cell_run(fg: int, bg: int, n: int, char: str, mode: ColorMode) -> Segment:
+    """n cells of one pair of greys. Black in both halves (a digit's margins, a large part of it): a space on black,
+    the same picture without the glyph's three bytes and a foreground for the terminal (BENCHMARKS.md, issue 18's
+    budgets). Only black, so that every other cell of a digit, even one of a single grey, keeps its half block."""
+    if fg == bg == BLACK[mode]:
+        return Segment(" " * n, Style.from_color(None, (GREYS if mode == "truecolor" else PALETTE)[bg]))
+    return Segment(char * n, _grey_style(fg, bg, mode))
 
 
 def digit_lines(
@@ -137,7 +147,7 @@ def digit_lines(
     fg, bg = (upper, lower) if glyph == "upper" else (lower, upper)
     char = "▀" if glyph == "upper" else "▄"
     pairs = _grey_codes(fg, mode) << 8 | _grey_codes(bg, mode)  # one int per cell, to find runs
-    return _run_lines(pairs, lambda pair, n: Segment(char * n, _grey_style(pair >> 8, pair & 255, mode)))
+    return _run_lines(pairs, lambda pair, n: _cell_run(pair >> 8, pair & 255, n, char, mode))
 
 
 def halve(image: np.ndarray) -> np.ndarray:
