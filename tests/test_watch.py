@@ -194,4 +194,4 @@ async def test_a_checkpoint_retrained_with_another_latent_dim_is_not_decoded_by_
         await settle(pilot)
         assert slot.model is not old_model and slot.model.latent_dim == 4
         shown = app.explorer.digit_views["ae"].image
-        assert np.allclose(shown, slot.decode(np.array([[slot.x, slot.y]]))[0])
+        assert np.allclose(shown, slot.decode_codes(slot.code_at(np.array([[slot.x, slot.y]])))[0])

@@ -121,10 +121,6 @@ class Slot:
         """(B, 2) map points -> (B, D) the codes the map decodes there (plane.codes_at)."""
         return codes_at(self.plane, self.facts.depth if self.facts is not None else None, xy)
 
-    def decode(self, xy: np.ndarray) -> np.ndarray:
-        """(B, 2) map points -> (B, 28, 28) images in [0, 1]: their codes decoded. Needs the model."""
-        return self.decode_codes(self.code_at(xy))
-
     def decode_codes(self, codes: np.ndarray) -> np.ndarray:
         """(B, D) codes -> (B, 28, 28) images in [0, 1]. Needs the model."""
         import torch
