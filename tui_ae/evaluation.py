@@ -142,6 +142,13 @@ def codes(model, loader: data.DeviceLoader) -> torch.Tensor:
     return torch.cat([model.encode(x).float() for x, _ in loader])  # encode() keeps no gradients
 
 
+def encode_images(model, images: np.ndarray, batch: int = 2048) -> np.ndarray:
+    """(N, 28, 28) images, uint8 or in [0, 1] -> (N, latent_dim) float32 codes (the VAE's posterior means)."""
+    x = torch.from_numpy(images).unsqueeze(1)  # (N, 1, 28, 28)
+    x = x.float().div_(255) if x.dtype == torch.uint8 else x.float()
+    return torch.cat([model.encode(chunk).float() for chunk in x.split(batch)]).numpy()
+
+
 def validation_map(
     model, path: Path, header: checkpoint.Header, data_dir: Path | None = None, batch: int = 2048
 ) -> checkpoint.LatentCodes:
@@ -164,9 +171,7 @@ def validation_map(
     if stored is not None and not np.array_equal(stored.labels, labels):
         where = "the embedded sample" if source == SAMPLE_SOURCE else source.split(":", 1)[-1]
         raise TuiAeError(f"{why}, not found (those in {where} are others): pass --data-dir")
-    x = torch.from_numpy(images).unsqueeze(1).float().div_(255)  # (N, 1, 28, 28)
-    codes = torch.cat([model.encode(chunk).float() for chunk in x.split(batch)]).numpy()
-    return checkpoint.LatentCodes.of(codes, labels)
+    return checkpoint.LatentCodes.of(encode_images(model, images, batch), labels)
 
 
 def evaluate_checkpoint(

@@ -142,14 +142,6 @@ def load_models(found: dict[str, Path], data_dir: Path | None, notify: Callable[
     return models
 
 
-def encode(net, images: np.ndarray, batch: int = 2048) -> np.ndarray:
-    """(N, 28, 28) in [0, 1] -> (N, latent_dim): the codes; the VAE's posterior means."""
-    import torch
-
-    x = torch.from_numpy(images).unsqueeze(1)  # (N, 1, 28, 28)
-    return torch.cat([net.encode(chunk) for chunk in x.split(batch)]).float().numpy()
-
-
 def decode(net, codes: np.ndarray) -> np.ndarray:
     """(N, latent_dim) codes -> (N, 28, 28) in [0, 1]."""
     import torch
@@ -334,6 +326,7 @@ def render(fig: Figure, fmt: Format) -> bytes:
 def draw(models: dict[str, Model], grid: int) -> tuple[dict[str, Figure], list[tuple[list[str], str]]]:
     """(file stem -> figure, figures left out and why) for the models at hand."""
     from tui_ae.data import first_of_each_class  # data imports torch: here, once the models have
+    from tui_ae.evaluation import encode_images
 
     figures: dict[str, Figure] = {}
     first = next(iter(models.values()))
@@ -341,7 +334,7 @@ def draw(models: dict[str, Model], grid: int) -> tuple[dict[str, Figure], list[t
     originals = first.test_images[chosen]
     rows = {kind: reconstruct(m.net, originals) for kind, m in models.items()}
     figures["reconstructions"] = reconstruction_figure(originals, first.test_labels[chosen], rows)
-    codes = {kind: (m.plane.project(encode(m.net, m.test_images)), m.test_labels) for kind, m in models.items()}
+    codes = {kind: (m.plane.project(encode_images(m.net, m.test_images)), m.test_labels) for kind, m in models.items()}
     for kind, m in models.items():
         # The explorer's bounds: those of the validation codes the checkpoint stores (else of the test codes).
         where, points = ("validation", m.stored.points) if m.stored is not None else ("test", codes[kind][0])
