@@ -3,7 +3,7 @@
 Polled once a second with os.stat (the standard library; no watcher library to install, and a
 stat of two files a second costs nothing while idle). A file counts as changed when its
 (mtime, size, inode) does: `tui-ae train` replaces its checkpoint by an atomic rename, which
-gives a new inode, and its temporary files (`.NAME.PID.TID.tmp`) are other names, never looked at.
+gives a new inode, and its temporary files (`.NAME.PID.RANDOM.tmp`, files.replacing) are other names, never looked at.
 A file that does not exist yet is waited for; one that cannot be read (cut short, or not a
 checkpoint) is skipped until it changes again, and what was shown stays.
 
