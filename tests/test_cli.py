@@ -216,6 +216,12 @@ def test_an_unwritable_out_fails_before_training(tiny_mnist, in_tmp):
         2,
         "cannot create the folder /proc/nope",
     )
+    # A folder that exists and whose mode bits let root write, where no file can be made: tried, not read off them.
+    assert_one_line_error(
+        invoke("train", "--out", "/proc/ae.safetensors", "--data-dir", tiny_mnist),
+        2,
+        "cannot write checkpoints into /proc: ",
+    )
     assert_one_line_error(
         invoke("train", "--grad-clip", "nan", "--data-dir", tiny_mnist), 2, "--grad-clip must be a finite"
     )

@@ -15,7 +15,7 @@ from conftest import write_fake_mnist
 from matplotlib.image import imread
 from typer.testing import CliRunner
 
-from tui_ae import figures
+from tui_ae import figures, files
 from tui_ae.cli import app
 from tui_ae.config import TrainConfig
 from tui_ae.errors import TuiAeError
@@ -297,7 +297,7 @@ def test_an_unwritable_folder_is_refused_before_drawing(trained, tmp_path, monke
     def denied(*args, dir=None, **kwargs):  # as if chmod -w: root would write anyway
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(figures.tempfile, "mkdtemp", denied)
+    monkeypatch.setattr(files.tempfile, "TemporaryFile", denied)  # the try that files.write_refusal makes
     monkeypatch.setattr(figures, "load_models", lambda *a: pytest.fail("drew before checking --out"))
     assert_one_line_error(
         invoke("figures", "--ae", trained["ae"], "--out", out), "cannot write figures into .*locked: Permission denied"

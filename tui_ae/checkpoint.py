@@ -33,7 +33,6 @@ explore and figures then encode the validation images again, in memory, rather t
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,7 @@ from safetensors import SafetensorError, safe_open
 
 from tui_ae.config import KINDS, MAX_LATENT_DIM
 from tui_ae.errors import CheckpointError
-from tui_ae.files import write_atomically
+from tui_ae.files import write_atomically, write_refusal
 from tui_ae.neighbours import Spacing
 from tui_ae.plane import Plane
 
@@ -242,8 +241,8 @@ def check_writable(path: Path, replace: bool = False) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise CheckpointError(f"cannot create the folder {path.parent}: {e.strerror}") from None
-    if not os.access(path.parent, os.W_OK):
-        raise CheckpointError(f"cannot write checkpoints into {path.parent}: permission denied")
+    if why := write_refusal(path.parent):
+        raise CheckpointError(f"cannot write checkpoints into {path.parent}: {why}")
 
 
 def _check_model_args(path: Path, model_args: Any) -> None:

@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from rich.console import Console
 from rich.segment import Segment, Segments
 
 from tui_ae.config import MNIST_DIR
+from tui_ae.files import write_refusal
 from tui_ae.render import ColorMode, color_choice, detect_color_mode, digit_lines, map_lines
 from tui_ae.tui.sizes import MIN_SIZE
 
@@ -442,7 +442,7 @@ def check_data() -> Section:
         section.facts.append(("MNIST", f"in the cache ({found})"))
         return section
     raw = cache / "MNIST" / "raw"
-    if writable(raw):
+    if write_refusal(raw) is None:
         section.facts.append(("MNIST", f"shipped with tui-ae; unpacked into {raw} on first use"))
         return section
     section.facts.append(("MNIST", f"shipped with tui-ae, read gzipped: {raw} cannot be written"))
@@ -455,20 +455,6 @@ def check_data() -> Section:
         )
     )
     return section
-
-
-def writable(folder: Path) -> bool:
-    """Whether folder could be made and written in, as data.mnist_dir tries it: by writing a file, in the
-    nearest part of it that exists (a file made and removed at once: doctor leaves nothing behind).
-
-    Not os.access: as root, or with ACLs, quotas or a read-only file system, the mode bits say yes
-    where a write fails."""
-    existing = next(p for p in (folder, *folder.parents) if p.exists())
-    try:
-        with tempfile.TemporaryFile(dir=existing):
-            return True
-    except OSError:
-        return False
 
 
 # -- The report ------------------------------------------------------------------------------------------------

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +33,7 @@ import numpy as np
 from tui_ae import checkpoint
 from tui_ae.config import CHECKPOINT_DIR, FIGURES_DIR
 from tui_ae.errors import TuiAeError
-from tui_ae.files import write_atomically
+from tui_ae.files import write_atomically, write_refusal
 from tui_ae.latent import Bounds, grid_points, latent_bounds, quantile_points
 from tui_ae.lookup import find_pair
 from tui_ae.neighbours import GridIndex
@@ -96,8 +94,8 @@ class Model:
 def check_out_dir(out: Path) -> None:
     """Fail now, not after the figures are drawn, if they cannot be written into out.
 
-    The folder itself is made only when the figures are written; here a temporary folder,
-    made and removed in its nearest existing parent, proves that it can be.
+    The folder itself is made only when the figures are written; here a temporary file, made and
+    removed in its nearest existing part (files.write_refusal), proves that it can be.
     """
     if out.exists() and not out.is_dir():
         raise TuiAeError(f"--out {out} is a file: give a folder for the figures")
@@ -106,10 +104,8 @@ def check_out_dir(out: Path) -> None:
         existing = existing.parent
     if not existing.is_dir():
         raise TuiAeError(f"cannot make the folder {out}: {existing} is a file")
-    try:
-        os.rmdir(tempfile.mkdtemp(prefix=".tui-ae-", dir=existing))
-    except OSError as e:
-        raise TuiAeError(f"cannot write figures into {out}: {e.strerror or e}") from None
+    if why := write_refusal(existing):
+        raise TuiAeError(f"cannot write figures into {out}: {why}")
 
 
 # -- The models' side: encode, decode, reconstruct (torch) -----------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -33,6 +34,20 @@ def replacing(path: Path) -> Iterator[BinaryIO]:
     except BaseException:
         _remove(tmp)
         raise
+
+
+def write_refusal(folder: Path) -> str | None:
+    """Why no file can be written in folder (or the nearest part of it that exists, where it would be made), else None.
+
+    Tried as a write is: a temporary file made there and removed at once. Not os.access, whose
+    mode bits say yes to root, and past ACLs, quotas and read-only file systems, where a write fails.
+    """
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            return None
+    except OSError as e:
+        return e.strerror or str(e)
 
 
 def write_atomically(path: Path, data: bytes) -> None:
